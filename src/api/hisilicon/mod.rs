@@ -1,0 +1,105 @@
+//! HiSilicon MPP V4: `HI_MPI_SYS_Mmz*`/`Mmap*` and the `HI_MPI_VB_*` pools.
+//!
+//! One module per vendor header, so that each header is generated from the
+//! module of the same name.
+
+pub mod hi_comm_sys;
+pub mod hi_comm_vb;
+pub mod hi_common;
+pub mod hi_defines;
+pub mod hi_errno;
+pub mod hi_type;
+pub mod mpi_sys;
+pub mod mpi_vb;
+
+use crate::engine::PoolId;
+use crate::Error;
+use hi_comm_sys::*;
+use hi_comm_vb::*;
+use hi_type::HI_S32;
+use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard};
+
+/// The zone an unnamed request goes to.
+pub(crate) const ZONE_DEFAULT: &str = "anonymous";
+/// Engine pool tags for VB pools.
+pub(crate) const TAG_VB_COMMON: u32 = 0x5642_0001;
+pub(crate) const TAG_VB_PRIVATE: u32 = 0x5642_0002;
+
+/// `HI_DEF_ERR(HI_ID_VB, EN_ERR_LEVEL_ERROR, EN_ERR_NOT_SUPPORT)`; the
+/// vendor header names no constant for it.
+const HI_ERR_VB_NOT_SUPPORT: HI_S32 = 0xA0018008_u32 as HI_S32;
+
+/// The engine's errors as `HI_ERR_SYS_*`.
+pub(crate) fn sys_err(e: Error) -> HI_S32 {
+    match e {
+        Error::InvalidArgument | Error::NotFound => HI_ERR_SYS_ILLEGAL_PARAM,
+        Error::NullPointer => HI_ERR_SYS_NULL_PTR,
+        Error::OutOfMemory | Error::LimitReached => HI_ERR_SYS_NOMEM,
+        Error::Os(c) if c == libc::ENOMEM || c == libc::ENOSPC || c == libc::EMFILE => HI_ERR_SYS_NOMEM,
+        Error::Busy => HI_ERR_SYS_BUSY,
+        Error::NotPermitted | Error::AlreadyExists => HI_ERR_SYS_NOT_PERM,
+        Error::NotSupported => HI_ERR_SYS_NOT_SUPPORT,
+        Error::NotReady | Error::Corrupt | Error::Os(_) => HI_ERR_SYS_NOTREADY,
+    }
+}
+
+/// The engine's errors as `HI_ERR_VB_*`.
+pub(crate) fn vb_err(e: Error) -> HI_S32 {
+    match e {
+        Error::InvalidArgument => HI_ERR_VB_ILLEGAL_PARAM,
+        Error::NotFound => HI_ERR_VB_UNEXIST,
+        Error::NullPointer => HI_ERR_VB_NULL_PTR,
+        Error::OutOfMemory | Error::LimitReached => HI_ERR_VB_NOMEM,
+        Error::Os(c) if c == libc::ENOMEM || c == libc::ENOSPC || c == libc::EMFILE => HI_ERR_VB_NOMEM,
+        Error::Busy => HI_ERR_VB_BUSY,
+        Error::NotPermitted => HI_ERR_VB_NOT_PERM,
+        Error::AlreadyExists => HI_ERR_VB_EXIST,
+        Error::NotSupported => HI_ERR_VB_NOT_SUPPORT,
+        Error::NotReady | Error::Corrupt | Error::Os(_) => HI_ERR_VB_NOTREADY,
+    }
+}
+
+#[derive(Default)]
+pub(crate) struct SysState {
+    pub inited: bool,
+    pub align: Option<u32>,
+}
+
+#[derive(Default)]
+pub(crate) struct VbState {
+    pub config: Option<VB_CONFIG_S>,
+    pub inited: bool,
+    /// Common pools this process created.
+    pub common: Vec<PoolId>,
+    /// Pools mapped by `HI_MPI_VB_MmapPool`: pool index to address.
+    pub mapped: HashMap<u32, usize>,
+}
+
+static SYS: Mutex<SysState> = Mutex::new(SysState { inited: false, align: None });
+static VB: Mutex<Option<VbState>> = Mutex::new(None);
+
+pub(crate) fn sys_state() -> MutexGuard<'static, SysState> {
+    SYS.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+pub(crate) struct VbGuard(MutexGuard<'static, Option<VbState>>);
+
+impl std::ops::Deref for VbGuard {
+    type Target = VbState;
+    fn deref(&self) -> &VbState {
+        self.0.as_ref().expect("initialised in vb_state")
+    }
+}
+
+impl std::ops::DerefMut for VbGuard {
+    fn deref_mut(&mut self) -> &mut VbState {
+        self.0.as_mut().expect("initialised in vb_state")
+    }
+}
+
+pub(crate) fn vb_state() -> VbGuard {
+    let mut g = VB.lock().unwrap_or_else(|p| p.into_inner());
+    g.get_or_insert_with(VbState::default);
+    VbGuard(g)
+}

@@ -1,0 +1,3 @@
+//! Horizon Robotics: the BPU system-memory API (`dnn/hb_sys.h`, libdnn).
+
+pub mod hb_sys;

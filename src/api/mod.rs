@@ -1,0 +1,5 @@
+//! Vendor fronts: thin C exports that decode arguments, call the engine and
+//! map its errors to the vendor's codes.
+
+pub mod hisilicon;
+pub mod horizon;

@@ -1,0 +1,51 @@
+//! Where a buffer's bytes come from.
+//!
+//! The engine decides *where* in a zone a buffer lives; a backend provides
+//! the bytes as a file descriptor that behaves like a dma-buf: `mmap(fd, 0)`
+//! maps the buffer, passing the fd shares it, and cache maintenance is a
+//! `DMA_BUF_IOCTL_SYNC`-shaped call on it. The emulated backend is the
+//! default; a Linux dma-buf heap backend (`DMA_HEAP_IOCTL_ALLOC`) and the
+//! Rockchip NPU's DRM backend fit the same trait.
+
+pub mod emulated;
+
+use crate::error::Result;
+use std::os::fd::{BorrowedFd, OwnedFd};
+
+/// Identifies a buffer's backing object across processes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BufKey<'a> {
+    pub device: &'a str,
+    /// The buffer's device-unique generation number.
+    pub gen: u64,
+}
+
+/// Direction and phase of a CPU-access bracket, as `struct dma_buf_sync`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SyncFlags(pub u64);
+
+impl SyncFlags {
+    pub const READ: u64 = 1;
+    pub const WRITE: u64 = 2;
+    pub const RW: u64 = 3;
+    pub const START: u64 = 0;
+    pub const END: u64 = 4;
+    /// `DMA_BUF_SYNC_VALID_FLAGS_MASK`.
+    pub const VALID: u64 = 7;
+}
+
+/// A provider of buffer memory.
+pub trait Backend: Send + Sync {
+    /// Short name for listings.
+    fn name(&self) -> &'static str;
+    /// Create the backing object of a new buffer; the fd maps it at offset 0.
+    fn create(&self, key: BufKey<'_>, size: u64) -> Result<OwnedFd>;
+    /// Open an existing buffer's object from any process.
+    fn open(&self, key: BufKey<'_>) -> Result<OwnedFd>;
+    /// Drop the object when the buffer is freed (mappings stay valid).
+    fn release(&self, key: BufKey<'_>);
+    /// Bracket CPU access: `DMA_BUF_SYNC_START`/`END` with `READ`/`WRITE`.
+    fn sync(&self, fd: BorrowedFd<'_>, flags: SyncFlags) -> Result<()>;
+    /// Remove objects of `device` that no buffer record names (after a crash).
+    fn sweep(&self, device: &str, live: &dyn Fn(u64) -> bool);
+}

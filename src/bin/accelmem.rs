@@ -1,0 +1,57 @@
+//! `accelmem`: inspect and manage a device from the shell.
+//!
+//! `accelmem media-mem [--json]` prints the zones and blocks of the device
+//! named by `ACCELMEM_DEVICE` (or `--device NAME`) as `/proc/media-mem` does.
+//! `accelmem reset` removes a device that no process uses.
+
+use accelmem::engine::{listing, Config, Device};
+
+const USAGE: &str = "usage: accelmem [--device NAME] media-mem [--json]\n       accelmem [--device NAME] reset\n";
+
+fn main() {
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let mut cfg = match Config::from_env() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("accelmem: bad configuration: {e}");
+            std::process::exit(2);
+        }
+    };
+    if let Some(i) = args.iter().position(|a| a == "--device") {
+        if i + 1 >= args.len() {
+            eprint!("{USAGE}");
+            std::process::exit(2);
+        }
+        cfg.device = args.remove(i + 1);
+        args.remove(i);
+    }
+    let json = args.iter().any(|a| a == "--json");
+    args.retain(|a| a != "--json");
+    match args.first().map(String::as_str) {
+        Some("media-mem") => {
+            let dev = Device::open(cfg).unwrap_or_else(|e| {
+                eprintln!("accelmem: cannot open device: {e}");
+                std::process::exit(1);
+            });
+            let zones = dev.zones().unwrap_or_else(|e| {
+                eprintln!("accelmem: {e}");
+                std::process::exit(1);
+            });
+            if json {
+                print!("{}", listing::json(dev.name(), &zones));
+            } else {
+                print!("{}", listing::media_mem(&zones));
+            }
+        }
+        Some("reset") => {
+            if let Err(e) = Device::destroy(&cfg) {
+                eprintln!("accelmem: {e}");
+                std::process::exit(1);
+            }
+        }
+        _ => {
+            eprint!("{USAGE}");
+            std::process::exit(2);
+        }
+    }
+}

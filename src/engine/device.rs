@@ -1,0 +1,910 @@
+//! A device: zones, buffers, pools and the process table in shared state,
+//! plus this process's mappings.
+
+use super::config::{Config, GRAIN};
+use super::process::{self, ProcId};
+use super::shared::{get_name, put_name, PoolRec, ProcRec, Shared, View, R_FREE, R_INIT, R_LIVE};
+use super::tlsf::{Arena, NIL};
+use crate::backend::emulated::Emulated;
+use crate::backend::{Backend, BufKey, SyncFlags};
+use crate::error::{Error, Result};
+use std::collections::BTreeMap;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::sync::{Mutex, MutexGuard};
+
+/// Buffer attributes.
+pub mod attr {
+    /// CPU mappings are cacheable; the owner must flush and invalidate.
+    pub const CACHED: u32 = 1 << 0;
+    /// Allocated as backing store of a pool.
+    pub const POOL: u32 = 1 << 1;
+    /// Memory registered from outside rather than allocated.
+    pub const FOREIGN: u32 = 1 << 2;
+}
+
+/// A buffer handle: table index plus generation, so stale handles fail.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct BufId {
+    pub index: u32,
+    pub gen: u64,
+}
+
+/// A snapshot of a buffer's record.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BufInfo {
+    pub id: BufId,
+    /// Device (physical) address.
+    pub phys: u64,
+    /// Allocated length (page-rounded).
+    pub size: u64,
+    /// Requested length.
+    pub requested: u64,
+    pub attrs: u32,
+    pub name: String,
+    pub zone: String,
+    pub owner_pid: i32,
+}
+
+/// An allocation request.
+#[derive(Clone, Debug, Default)]
+pub struct AllocReq<'a> {
+    /// Zone name; `None` means the device's first zone.
+    pub zone: Option<&'a str>,
+    pub size: u64,
+    /// Alignment in bytes (power of two); 0 means page alignment.
+    pub align: u64,
+    pub attrs: u32,
+    pub name: &'a str,
+}
+
+/// What a mapping of this process points at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MapInfo {
+    /// The address handed to the caller.
+    pub addr: usize,
+    /// Length the caller asked for.
+    pub len: usize,
+    pub buf: BufId,
+    /// Offset of `addr` inside the buffer.
+    pub offset: u64,
+    /// Physical address of `addr`.
+    pub phys: u64,
+    pub cached: bool,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct MapRec {
+    info: MapInfo,
+    base: usize,
+    map_len: usize,
+    refs: u32,
+}
+
+/// Direction of cache maintenance.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SyncDir {
+    /// CPU writes become visible to the device (clean).
+    ToDevice,
+    /// Device writes become visible to the CPU (invalidate).
+    FromDevice,
+    /// Both (clean and invalidate).
+    Both,
+}
+
+#[derive(Default)]
+struct Local {
+    /// Mappings keyed by the address handed out.
+    maps: BTreeMap<usize, MapRec>,
+    /// The pid whose process table entry is known present.
+    registered: i32,
+}
+
+/// One zone's usage, for listings.
+#[derive(Clone, Debug)]
+pub struct ZoneInfo {
+    pub name: String,
+    pub gfp: u64,
+    pub base: u64,
+    pub size: u64,
+    pub used: u64,
+    pub largest_free: u64,
+    pub blocks: Vec<BufInfo>,
+}
+
+/// A device opened by this process.
+pub struct Device {
+    cfg: Config,
+    shared: Shared,
+    backend: Box<dyn Backend>,
+    local: Mutex<Local>,
+    page: usize,
+}
+
+/// The table, locked.
+pub(crate) struct Guard<'a> {
+    dev: &'a Device,
+    pub v: View<'a>,
+}
+
+impl Drop for Guard<'_> {
+    fn drop(&mut self) {
+        self.dev.shared.unlock();
+    }
+}
+
+fn host_page() -> usize {
+    // SAFETY: sysconf has no preconditions.
+    let p = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    if p > 0 {
+        p as usize
+    } else {
+        4096
+    }
+}
+
+impl Device {
+    /// Open (or create) the device named in `cfg`, with the emulated backend.
+    pub fn open(cfg: Config) -> Result<Device> {
+        let backend = Box::new(Emulated::new(cfg.shm_dir.clone()));
+        Self::with_backend(cfg, backend)
+    }
+
+    /// Open with an explicit backend.
+    pub fn with_backend(cfg: Config, backend: Box<dyn Backend>) -> Result<Device> {
+        let shared = Shared::open(&cfg)?;
+        let dev = Device {
+            cfg,
+            shared,
+            backend,
+            local: Mutex::new(Local::default()),
+            page: host_page(),
+        };
+        // Reclaim what dead processes left behind.
+        dev.reap()?;
+        Ok(dev)
+    }
+
+    /// Remove a device's state file and every buffer object it names. Only
+    /// for devices no process uses (tests, `accelmem reset`).
+    pub fn destroy(cfg: &Config) -> Result<()> {
+        Emulated::new(cfg.shm_dir.clone()).sweep(&cfg.device, &|_| false);
+        let p = cfg.shm_dir.join(format!("accelmem.{}.state", cfg.device));
+        match std::fs::remove_file(p) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.cfg
+    }
+
+    pub fn name(&self) -> &str {
+        &self.cfg.device
+    }
+
+    pub fn backend(&self) -> &dyn Backend {
+        &*self.backend
+    }
+
+    fn key(&self, gen: u64) -> BufKey<'_> {
+        BufKey {
+            device: &self.cfg.device,
+            gen,
+        }
+    }
+
+    pub(crate) fn lock(&self) -> Result<Guard<'_>> {
+        let died = self.shared.lock()?;
+        // SAFETY: we hold the lock and make exactly one view under it.
+        let v = match unsafe { self.shared.view() } {
+            Ok(v) => v,
+            Err(e) => {
+                self.shared.unlock();
+                return Err(e);
+            }
+        };
+        let mut g = Guard { dev: self, v };
+        if died {
+            g.repair()?;
+        }
+        Ok(g)
+    }
+
+    fn local(&self) -> MutexGuard<'_, Local> {
+        // A panic while holding the lock cannot leave the map half-updated
+        // in a way that matters more than losing the process; keep going.
+        self.local.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Make sure this process is in the process table.
+    fn register(&self, g: &mut Guard, me: ProcId) -> Result<()> {
+        let mut l = self.local();
+        if l.registered == me.pid {
+            return Ok(());
+        }
+        drop(l);
+        g.register(me)?;
+        l = self.local();
+        l.registered = me.pid;
+        Ok(())
+    }
+
+    /// Allocate a buffer. It is not mapped.
+    pub fn alloc(&self, req: &AllocReq) -> Result<BufInfo> {
+        if req.size == 0 {
+            return Err(Error::InvalidArgument);
+        }
+        let units = req.size.checked_add(GRAIN - 1).ok_or(Error::OutOfMemory)? / GRAIN;
+        let align = if req.align <= GRAIN { 1 } else { req.align };
+        if !align.is_power_of_two() {
+            return Err(Error::InvalidArgument);
+        }
+        let align_units = align.div_ceil(GRAIN);
+        let me = process::current();
+        let mut g = self.lock()?;
+        self.register(&mut g, me)?;
+        let zi = g.zone_index(req.zone)?;
+        let bi = g.new_buf()?;
+        let d = match g.zone_alloc(zi, units, align_units, bi) {
+            Err(Error::OutOfMemory) => {
+                // Dead processes may hold the room we need.
+                g.reap()?;
+                g.zone_alloc(zi, units, align_units, bi)
+            }
+            r => r,
+        };
+        let d = match d {
+            Ok(d) => d,
+            Err(e) => {
+                g.drop_buf(bi);
+                return Err(e);
+            }
+        };
+        let zone = g.v.meta.zones[zi];
+        let off = g.v.descs[d as usize].off;
+        g.v.meta.gen += 1;
+        let gen = g.v.meta.gen;
+        {
+            let b = &mut g.v.bufs[bi as usize];
+            b.state = R_INIT;
+            b.zone = zi as u32;
+            b.desc = d;
+            b.attrs = req.attrs;
+            b.gen = gen;
+            b.phys = zone.base + off * GRAIN;
+            b.size = units * GRAIN;
+            b.req = req.size;
+            b.owner_pid = me.pid;
+            b.owner_start = me.start;
+            b.refs = 1;
+            b.pool = NIL;
+            put_name(&mut b.name, req.name);
+        }
+        if let Err(e) = self.backend.create(self.key(gen), units * GRAIN) {
+            g.free_range(bi);
+            g.drop_buf(bi);
+            return Err(e);
+        }
+        g.set_pagemap(bi, bi + 1);
+        g.v.bufs[bi as usize].state = R_LIVE;
+        Ok(g.info(bi))
+    }
+
+    /// Free a buffer this process owns. Its mappings in this process are
+    /// removed; other processes' mappings keep the old bytes.
+    pub fn free(&self, id: BufId) -> Result<()> {
+        let me = process::current();
+        let mut g = self.lock()?;
+        let bi = g.live(id)?;
+        let b = g.v.bufs[bi as usize];
+        if b.pool != NIL {
+            return Err(Error::Busy);
+        }
+        if b.owner_pid != me.pid {
+            return Err(Error::NotPermitted);
+        }
+        g.release_buf(bi);
+        drop(g);
+        self.forget_maps(id);
+        Ok(())
+    }
+
+    pub(crate) fn forget_maps(&self, id: BufId) {
+        let mut l = self.local();
+        let gone: Vec<usize> = l.maps.iter().filter(|(_, m)| m.info.buf == id).map(|(&a, _)| a).collect();
+        for a in gone {
+            if let Some(m) = l.maps.remove(&a) {
+                // SAFETY: base/map_len are a mapping we made and still own.
+                unsafe { libc::munmap(m.base as *mut _, m.map_len) };
+            }
+        }
+    }
+
+    /// Look up a live buffer by handle.
+    pub fn buffer(&self, id: BufId) -> Result<BufInfo> {
+        let g = self.lock()?;
+        let bi = g.live(id)?;
+        Ok(g.info(bi))
+    }
+
+    /// The buffer containing physical address `phys`, and the offset in it.
+    pub fn find_phys(&self, phys: u64) -> Result<(BufInfo, u64)> {
+        let g = self.lock()?;
+        let bi = g.by_phys(phys)?;
+        let b = g.v.bufs[bi as usize];
+        Ok((g.info(bi), phys - b.phys))
+    }
+
+    /// Map `len` bytes of buffer `id` starting at `offset`. Mapping the same
+    /// range again with the same cache type returns the same address and
+    /// counts a reference.
+    pub fn map(&self, id: BufId, offset: u64, len: u64, cached: bool) -> Result<MapInfo> {
+        let (info, _) = {
+            let g = self.lock()?;
+            let bi = g.live(id)?;
+            (g.info(bi), ())
+        };
+        if len == 0 || offset.checked_add(len).is_none_or(|e| e > info.size) {
+            return Err(Error::InvalidArgument);
+        }
+        {
+            let mut l = self.local();
+            if let Some(m) = l
+                .maps
+                .values_mut()
+                .find(|m| m.info.buf == id && m.info.offset == offset && m.info.len as u64 == len && m.info.cached == cached)
+            {
+                m.refs += 1;
+                return Ok(m.info);
+            }
+        }
+        let fd = self.backend.open(self.key(id.gen))?;
+        let start = offset - offset % self.page as u64;
+        let sub = (offset - start) as usize;
+        let map_len = (sub + len as usize).div_ceil(self.page) * self.page;
+        // SAFETY: mapping a backing object of at least offset+len bytes;
+        // the result is checked.
+        let p = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                map_len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED,
+                fd.as_raw_fd(),
+                start as libc::off_t,
+            )
+        };
+        if p == libc::MAP_FAILED {
+            return Err(Error::last_os());
+        }
+        let mi = MapInfo {
+            addr: p as usize + sub,
+            len: len as usize,
+            buf: id,
+            offset,
+            phys: info.phys + offset,
+            cached,
+        };
+        self.local().maps.insert(
+            mi.addr,
+            MapRec {
+                info: mi,
+                base: p as usize,
+                map_len,
+                refs: 1,
+            },
+        );
+        Ok(mi)
+    }
+
+    /// Allocate and map the whole buffer.
+    pub fn alloc_mapped(&self, req: &AllocReq) -> Result<(BufInfo, MapInfo)> {
+        let info = self.alloc(req)?;
+        match self.map(info.id, 0, info.requested, req.attrs & attr::CACHED != 0) {
+            Ok(m) => Ok((info, m)),
+            Err(e) => {
+                let _ = self.free(info.id);
+                Err(e)
+            }
+        }
+    }
+
+    /// Drop one reference to the mapping handed out at `addr`.
+    pub fn unmap(&self, addr: usize) -> Result<()> {
+        let mut l = self.local();
+        let m = l.maps.get_mut(&addr).ok_or(Error::NotFound)?;
+        m.refs -= 1;
+        if m.refs == 0 {
+            let m = l.maps.remove(&addr).expect("present");
+            // SAFETY: a mapping we made and nobody else unmaps.
+            unsafe { libc::munmap(m.base as *mut _, m.map_len) };
+        }
+        Ok(())
+    }
+
+    /// The mapping of this process handed out at exactly `addr`.
+    pub fn mapping_at(&self, addr: usize) -> Result<MapInfo> {
+        self.local().maps.get(&addr).map(|m| m.info).ok_or(Error::NotFound)
+    }
+
+    /// The mapping of this process that contains `addr`.
+    pub fn find_addr(&self, addr: usize) -> Result<MapInfo> {
+        let l = self.local();
+        let (_, m) = l.maps.range(..=addr).next_back().ok_or(Error::NotFound)?;
+        let i = m.info;
+        if addr >= i.addr + i.len.max(1) {
+            return Err(Error::NotFound);
+        }
+        let d = (addr - i.addr) as u64;
+        Ok(MapInfo {
+            addr,
+            len: i.len - d as usize,
+            offset: i.offset + d,
+            phys: i.phys + d,
+            ..i
+        })
+    }
+
+    /// Cache maintenance on `len` bytes at `offset` of a buffer. Uncached
+    /// buffers succeed with nothing to do.
+    pub fn sync(&self, id: BufId, offset: u64, len: u64, dir: SyncDir) -> Result<()> {
+        let info = self.buffer(id)?;
+        if offset.checked_add(len).is_none_or(|e| e > info.size) {
+            return Err(Error::InvalidArgument);
+        }
+        if info.attrs & attr::CACHED == 0 {
+            return Ok(());
+        }
+        let fd = self.backend.open(self.key(id.gen))?;
+        let rw = match dir {
+            SyncDir::ToDevice => SyncFlags::WRITE,
+            SyncDir::FromDevice => SyncFlags::READ,
+            SyncDir::Both => SyncFlags::RW,
+        };
+        self.backend.sync(fd.as_fd(), SyncFlags(SyncFlags::START | rw))?;
+        self.backend.sync(fd.as_fd(), SyncFlags(SyncFlags::END | rw))
+    }
+
+    /// A new fd for the buffer's object (dma-buf-like: maps it at 0).
+    pub fn export_fd(&self, id: BufId) -> Result<OwnedFd> {
+        self.buffer(id)?;
+        self.backend.open(self.key(id.gen))
+    }
+
+    /// Free everything that processes no longer alive left behind.
+    pub fn reap(&self) -> Result<usize> {
+        let mut g = self.lock()?;
+        g.reap()
+    }
+
+    /// Zones and their live blocks, sorted by address. Reaps first.
+    pub fn zones(&self) -> Result<Vec<ZoneInfo>> {
+        let mut g = self.lock()?;
+        g.reap()?;
+        let nz = g.v.meta.nzones as usize;
+        let mut out: Vec<ZoneInfo> = (0..nz)
+            .map(|i| {
+                let z = &g.v.meta.zones[i];
+                ZoneInfo {
+                    name: get_name(&z.name),
+                    gfp: z.gfp,
+                    base: z.base,
+                    size: z.size,
+                    used: z.tlsf.used * GRAIN,
+                    largest_free: 0,
+                    blocks: vec![],
+                }
+            })
+            .collect();
+        for (i, o) in out.iter_mut().enumerate() {
+            let ar = Arena {
+                descs: g.v.descs,
+                pool: &mut g.v.meta.desc_pool,
+            };
+            o.largest_free = g.v.meta.zones[i].tlsf.largest_free(&ar) * GRAIN;
+        }
+        for bi in 0..g.v.meta.buf_high {
+            let b = &g.v.bufs[bi as usize];
+            if b.state == R_LIVE {
+                let zi = b.zone as usize;
+                let info = g.info(bi);
+                out[zi].blocks.push(info);
+            }
+        }
+        for z in &mut out {
+            z.blocks.sort_by_key(|b| b.phys);
+        }
+        Ok(out)
+    }
+
+    /// Check every invariant of the shared table: allocator structure,
+    /// buffer records against allocator blocks, page map, pools.
+    pub fn check(&self) -> std::result::Result<(), String> {
+        let g = self.lock().map_err(|e| e.to_string())?;
+        g.check()
+    }
+
+    /// Number of lock-holder deaths repaired and processes reaped.
+    pub fn stats(&self) -> Result<(u64, u64)> {
+        let g = self.lock()?;
+        Ok((g.v.meta.repairs, g.v.meta.reaped))
+    }
+
+    /// Number of mappings this process holds (for tests and leak reports).
+    pub fn local_mappings(&self) -> usize {
+        self.local().maps.len()
+    }
+
+    /// `pthread_atfork` prepare: hold the local lock across `fork()` so the
+    /// child never inherits it locked by a thread that does not exist there.
+    pub(crate) fn fork_prepare(&'static self) {
+        let g = self.local();
+        FORK_GUARD.with(|f| *f.borrow_mut() = Some(g));
+    }
+
+    /// `pthread_atfork` parent and child: release what prepare took.
+    pub(crate) fn fork_release() {
+        FORK_GUARD.with(|f| f.borrow_mut().take());
+    }
+}
+
+thread_local! {
+    static FORK_GUARD: std::cell::RefCell<Option<MutexGuard<'static, Local>>> = const { std::cell::RefCell::new(None) };
+}
+
+impl Drop for Device {
+    fn drop(&mut self) {
+        let l = self.local.get_mut().unwrap_or_else(|p| p.into_inner());
+        for m in l.maps.values() {
+            // SAFETY: mappings we made; the device is going away.
+            unsafe { libc::munmap(m.base as *mut _, m.map_len) };
+        }
+    }
+}
+
+impl Guard<'_> {
+    fn zone_index(&self, name: Option<&str>) -> Result<usize> {
+        let nz = self.v.meta.nzones as usize;
+        match name {
+            None => Ok(0),
+            Some(n) => (0..nz).find(|&i| get_name(&self.v.meta.zones[i].name) == n).ok_or(Error::NotFound),
+        }
+    }
+
+    pub(crate) fn zone_alloc(&mut self, zi: usize, units: u64, align: u64, user: u32) -> Result<u32> {
+        let mut ar = Arena {
+            descs: self.v.descs,
+            pool: &mut self.v.meta.desc_pool,
+        };
+        self.v.meta.zones[zi].tlsf.alloc(&mut ar, units, align, user)
+    }
+
+    fn new_buf(&mut self) -> Result<u32> {
+        let m = &mut *self.v.meta;
+        let bi = if m.buf_free != NIL {
+            let bi = m.buf_free;
+            m.buf_free = self.v.bufs[bi as usize].next_free;
+            bi
+        } else if m.buf_high < m.max_bufs {
+            m.buf_high += 1;
+            m.buf_high - 1
+        } else {
+            return Err(Error::LimitReached);
+        };
+        let b = &mut self.v.bufs[bi as usize];
+        b.state = R_FREE;
+        b.next_free = NIL;
+        Ok(bi)
+    }
+
+    fn drop_buf(&mut self, bi: u32) {
+        let b = &mut self.v.bufs[bi as usize];
+        b.state = R_FREE;
+        b.gen = 0;
+        b.next_free = self.v.meta.buf_free;
+        self.v.meta.buf_free = bi;
+    }
+
+    fn free_range(&mut self, bi: u32) {
+        let b = self.v.bufs[bi as usize];
+        let mut ar = Arena {
+            descs: self.v.descs,
+            pool: &mut self.v.meta.desc_pool,
+        };
+        let _ = self.v.meta.zones[b.zone as usize].tlsf.free(&mut ar, b.desc);
+    }
+
+    fn set_pagemap(&mut self, bi: u32, val: u32) {
+        let b = self.v.bufs[bi as usize];
+        let z = &self.v.meta.zones[b.zone as usize];
+        let first = (z.pagemap_off + (b.phys - z.base) / GRAIN) as usize;
+        let n = (b.size / GRAIN) as usize;
+        self.v.pagemap[first..first + n].fill(val);
+    }
+
+    /// Free a live buffer's range and object and drop its record.
+    pub(crate) fn release_buf(&mut self, bi: u32) {
+        let b = self.v.bufs[bi as usize];
+        // Unpublish first, so a crash from here on leaves at worst a leaked
+        // range, which repair rebuilds from the records.
+        self.v.bufs[bi as usize].state = R_INIT;
+        self.set_pagemap(bi, 0);
+        self.free_range(bi);
+        self.dev.backend.release(self.dev.key(b.gen));
+        self.drop_buf(bi);
+    }
+
+    pub(crate) fn live(&self, id: BufId) -> Result<u32> {
+        let b = self.v.bufs.get(id.index as usize).ok_or(Error::NotFound)?;
+        if id.index >= self.v.meta.buf_high || b.state != R_LIVE || b.gen != id.gen {
+            return Err(Error::NotFound);
+        }
+        Ok(id.index)
+    }
+
+    pub(crate) fn by_phys(&self, phys: u64) -> Result<u32> {
+        for z in &self.v.meta.zones[..self.v.meta.nzones as usize] {
+            if phys >= z.base && phys - z.base < z.size {
+                let e = self.v.pagemap[(z.pagemap_off + (phys - z.base) / GRAIN) as usize];
+                if e == 0 {
+                    return Err(Error::NotFound);
+                }
+                let bi = e - 1;
+                let b = &self.v.bufs[bi as usize];
+                if b.state != R_LIVE || phys >= b.phys + b.size {
+                    return Err(Error::NotFound);
+                }
+                return Ok(bi);
+            }
+        }
+        Err(Error::NotFound)
+    }
+
+    pub(crate) fn info(&self, bi: u32) -> BufInfo {
+        let b = &self.v.bufs[bi as usize];
+        BufInfo {
+            id: BufId { index: bi, gen: b.gen },
+            phys: b.phys,
+            size: b.size,
+            requested: b.req,
+            attrs: b.attrs,
+            name: get_name(&b.name),
+            zone: get_name(&self.v.meta.zones[b.zone as usize].name),
+            owner_pid: b.owner_pid,
+        }
+    }
+
+    fn register(&mut self, me: ProcId) -> Result<()> {
+        let mut empty = None;
+        for (i, p) in self.v.procs.iter().enumerate() {
+            if p.state == R_LIVE && p.pid == me.pid && p.start == me.start {
+                return Ok(());
+            }
+            if p.state != R_LIVE && empty.is_none() {
+                empty = Some(i);
+            }
+        }
+        let i = match empty {
+            Some(i) => i,
+            None => {
+                self.reap()?;
+                self.v.procs.iter().position(|p| p.state != R_LIVE).ok_or(Error::LimitReached)?
+            }
+        };
+        self.v.procs[i] = ProcRec {
+            pid: me.pid,
+            state: R_LIVE,
+            start: me.start,
+        };
+        Ok(())
+    }
+
+    /// Free the buffers, pool blocks and pools of every dead process.
+    pub(crate) fn reap(&mut self) -> Result<usize> {
+        let mut dead = Vec::new();
+        for p in self.v.procs.iter_mut() {
+            if p.state == R_LIVE && !process::alive(ProcId { pid: p.pid, start: p.start }) {
+                dead.push(ProcId { pid: p.pid, start: p.start });
+                p.state = R_FREE;
+            }
+        }
+        if dead.is_empty() {
+            return Ok(0);
+        }
+        let is_dead = |pid: i32, start: u64| dead.iter().any(|d| d.pid == pid && d.start == start);
+        // Pool blocks first, then pools, then plain buffers.
+        for pi in 0..self.v.pools.len() {
+            if self.v.pools[pi].state != R_LIVE {
+                continue;
+            }
+            let p = self.v.pools[pi];
+            for s in 0..p.blk_cnt {
+                let si = (p.slot_first + s) as usize;
+                let sl = self.v.slots[si];
+                if sl.users > 0 && is_dead(sl.owner_pid, sl.owner_start) {
+                    self.v.slots[si].users = 0;
+                    self.slot_push_free(pi, s);
+                }
+            }
+            if is_dead(p.owner_pid, p.owner_start) {
+                self.pool_teardown(pi);
+            }
+        }
+        let mut n = 0;
+        for bi in 0..self.v.meta.buf_high {
+            let b = self.v.bufs[bi as usize];
+            if b.state == R_LIVE && b.pool == NIL && is_dead(b.owner_pid, b.owner_start) {
+                self.release_buf(bi);
+                n += 1;
+            }
+        }
+        self.v.meta.reaped += dead.len() as u64;
+        Ok(n)
+    }
+
+    /// Rebuild allocator state, page map and free lists from the records
+    /// after a lock holder died mid-update. Records are published last, so
+    /// they are the truth; anything half-made is dropped.
+    pub(crate) fn repair(&mut self) -> Result<()> {
+        let m = &mut *self.v.meta;
+        m.repairs += 1;
+        // Buffers: drop half-made records, rebuild the free list.
+        m.buf_free = NIL;
+        for bi in (0..m.buf_high).rev() {
+            let b = &mut self.v.bufs[bi as usize];
+            if b.state != R_LIVE {
+                b.state = R_FREE;
+                b.gen = 0;
+                b.next_free = m.buf_free;
+                m.buf_free = bi;
+            }
+        }
+        // Descriptors and every allocator, from the live records.
+        let mut ar = Arena {
+            descs: self.v.descs,
+            pool: &mut m.desc_pool,
+        };
+        ar.reset();
+        self.v.pagemap.fill(0);
+        for zi in 0..m.nzones as usize {
+            let mut used: Vec<(u64, u64, u32)> = (0..m.buf_high)
+                .filter(|&bi| {
+                    let b = &self.v.bufs[bi as usize];
+                    b.state == R_LIVE && b.zone as usize == zi
+                })
+                .map(|bi| {
+                    let b = &self.v.bufs[bi as usize];
+                    ((b.phys - m.zones[zi].base) / GRAIN, b.size / GRAIN, bi)
+                })
+                .collect();
+            used.sort();
+            let len = m.zones[zi].size / GRAIN;
+            let ds = m.zones[zi].tlsf.rebuild(&mut ar, len, &used)?;
+            for (&(off, l, bi), d) in used.iter().zip(ds) {
+                self.v.bufs[bi as usize].desc = d;
+                let first = (m.zones[zi].pagemap_off + off) as usize;
+                self.v.pagemap[first..first + l as usize].fill(bi + 1);
+            }
+        }
+        // Pools: drop half-made ones (their buffer goes with them below),
+        // rebuild the slot space and each pool's free list.
+        let mut used_slots = Vec::new();
+        for pi in 0..self.v.pools.len() {
+            let p = self.v.pools[pi];
+            if p.state == R_INIT {
+                self.v.pools[pi].state = R_FREE;
+            } else if p.state == R_LIVE {
+                used_slots.push((p.slot_first as u64, p.blk_cnt as u64, pi as u32));
+            }
+        }
+        used_slots.sort();
+        let len = m.max_slots as u64;
+        let ds = m.slot_tlsf.rebuild(&mut ar, len, &used_slots)?;
+        for (&(_, _, pi), d) in used_slots.iter().zip(ds) {
+            let p = &mut self.v.pools[pi as usize];
+            p.slot_desc = d;
+            p.free_head = NIL;
+            p.free_cnt = 0;
+            let (first, cnt) = (p.slot_first, p.blk_cnt);
+            for s in (0..cnt).rev() {
+                if self.v.slots[(first + s) as usize].users == 0 {
+                    self.slot_push_free(pi as usize, s);
+                }
+            }
+        }
+        // Pool buffers whose pool is gone are released.
+        for bi in 0..self.v.meta.buf_high {
+            let b = self.v.bufs[bi as usize];
+            if b.state == R_LIVE && b.pool != NIL && self.v.pools[b.pool as usize].state != R_LIVE {
+                self.release_buf(bi);
+            }
+        }
+        // Objects that no record names (created just before the crash).
+        let live: std::collections::HashSet<u64> = (0..self.v.meta.buf_high)
+            .map(|bi| &self.v.bufs[bi as usize])
+            .filter(|b| b.state == R_LIVE)
+            .map(|b| b.gen)
+            .collect();
+        self.dev.backend.sweep(&self.dev.cfg.device, &|g| live.contains(&g));
+        Ok(())
+    }
+
+    fn check(&self) -> std::result::Result<(), String> {
+        let m = &*self.v.meta;
+        // A read-only arena over the same tables.
+        let mut pool_copy = m.desc_pool;
+        let mut descs_copy: Vec<_> = self.v.descs.to_vec();
+        let ar = Arena {
+            descs: &mut descs_copy,
+            pool: &mut pool_copy,
+        };
+        for zi in 0..m.nzones as usize {
+            let z = &m.zones[zi];
+            z.tlsf.check(&ar).map_err(|e| format!("zone {zi}: {e}"))?;
+        }
+        m.slot_tlsf.check(&ar).map_err(|e| format!("slots: {e}"))?;
+        for bi in 0..m.buf_high {
+            let b = &self.v.bufs[bi as usize];
+            if b.state != R_LIVE {
+                continue;
+            }
+            let z = &m.zones[b.zone as usize];
+            let d = &ar.descs[b.desc as usize];
+            if d.state != super::tlsf::D_USED || d.user != bi || z.base + d.off * GRAIN != b.phys || d.len * GRAIN != b.size {
+                return Err(format!("buffer {bi} disagrees with its block"));
+            }
+            let first = (z.pagemap_off + (b.phys - z.base) / GRAIN) as usize;
+            if self.v.pagemap[first..first + (b.size / GRAIN) as usize].iter().any(|&e| e != bi + 1) {
+                return Err(format!("buffer {bi} page map wrong"));
+            }
+        }
+        let mapped = self.v.pagemap.iter().filter(|&&e| e != 0).count() as u64;
+        let used: u64 = m.zones[..m.nzones as usize].iter().map(|z| z.tlsf.used).sum();
+        if mapped != used {
+            return Err(format!("page map has {mapped} pages, zones use {used}"));
+        }
+        for (pi, p) in self.v.pools.iter().enumerate() {
+            if p.state != R_LIVE {
+                continue;
+            }
+            let mut n = 0;
+            let mut s = p.free_head;
+            while s != NIL {
+                n += 1;
+                if n > p.blk_cnt {
+                    return Err(format!("pool {pi} free list loops"));
+                }
+                s = self.v.slots[(p.slot_first + s) as usize].next_free;
+            }
+            let idle = (0..p.blk_cnt).filter(|&s| self.v.slots[(p.slot_first + s) as usize].users == 0).count() as u32;
+            if n != p.free_cnt || n != idle {
+                return Err(format!("pool {pi} free count {n}/{}/{idle}", p.free_cnt));
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) fn slot_push_free(&mut self, pi: usize, s: u32) {
+        let p = &mut self.v.pools[pi];
+        self.v.slots[(p.slot_first + s) as usize].next_free = p.free_head;
+        p.free_head = s;
+        p.free_cnt += 1;
+    }
+
+    pub(crate) fn pool_teardown(&mut self, pi: usize) {
+        let p = self.v.pools[pi];
+        let mut ar = Arena {
+            descs: self.v.descs,
+            pool: &mut self.v.meta.desc_pool,
+        };
+        let _ = self.v.meta.slot_tlsf.free(&mut ar, p.slot_desc);
+        let pr: &mut PoolRec = &mut self.v.pools[pi];
+        pr.state = R_FREE;
+        if p.buf != NIL && self.v.bufs[p.buf as usize].state == R_LIVE && self.v.bufs[p.buf as usize].gen == p.buf_gen {
+            self.release_buf(p.buf);
+        }
+    }
+}
+
