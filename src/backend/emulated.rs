@@ -93,7 +93,9 @@ impl Backend for Emulated {
         let Ok(rd) = std::fs::read_dir(&self.dir) else { return };
         for e in rd.flatten() {
             let name = e.file_name();
-            let Some(rest) = name.to_str().and_then(|n| n.strip_prefix(&prefix)) else { continue };
+            let Some(rest) = name.to_str().and_then(|n| n.strip_prefix(&prefix)) else {
+                continue;
+            };
             if let Ok(gen) = u64::from_str_radix(rest, 16) {
                 if !live(gen) {
                     let _ = std::fs::remove_file(e.path());

@@ -5,6 +5,7 @@
 //! `accelmem reset` removes a device that no process uses.
 
 use accelmem::engine::{listing, Config, Device};
+use std::io::Write;
 
 const USAGE: &str = "usage: accelmem [--device NAME] media-mem [--json]\n       accelmem [--device NAME] reset\n";
 
@@ -37,11 +38,13 @@ fn main() {
                 eprintln!("accelmem: {e}");
                 std::process::exit(1);
             });
-            if json {
-                print!("{}", listing::json(dev.name(), &zones));
+            let text = if json {
+                listing::json(dev.name(), &zones)
             } else {
-                print!("{}", listing::media_mem(&zones));
-            }
+                listing::media_mem(&zones)
+            };
+            // A closed pipe (`| head`) is not an error worth a panic.
+            let _ = std::io::stdout().write_all(text.as_bytes());
         }
         Some("reset") => {
             if let Err(e) = Device::destroy(&cfg) {

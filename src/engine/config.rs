@@ -80,10 +80,7 @@ impl Config {
     pub fn validate(&self) -> Result<()> {
         let ok_dev = !self.device.is_empty()
             && self.device.len() <= 64
-            && self
-                .device
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+            && self.device.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
             && !self.device.starts_with('.');
         if !ok_dev || self.zones.is_empty() || self.zones.len() > MAX_ZONES {
             return Err(Error::InvalidArgument);

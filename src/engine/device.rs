@@ -532,6 +532,16 @@ impl Device {
         Ok((g.v.meta.repairs, g.v.meta.reaped))
     }
 
+    /// Run `f` while holding the device lock. For crash tests: a process
+    /// killed inside `f` dies holding the lock, and the next locker repairs.
+    #[doc(hidden)]
+    pub fn with_lock_held<T>(&self, f: impl FnOnce() -> T) -> Result<T> {
+        let g = self.lock()?;
+        let r = f();
+        drop(g);
+        Ok(r)
+    }
+
     /// Number of mappings this process holds (for tests and leak reports).
     pub fn local_mappings(&self) -> usize {
         self.local().maps.len()
@@ -705,8 +715,16 @@ impl Guard<'_> {
     pub(crate) fn reap(&mut self) -> Result<usize> {
         let mut dead = Vec::new();
         for p in self.v.procs.iter_mut() {
-            if p.state == R_LIVE && !process::alive(ProcId { pid: p.pid, start: p.start }) {
-                dead.push(ProcId { pid: p.pid, start: p.start });
+            if p.state == R_LIVE
+                && !process::alive(ProcId {
+                    pid: p.pid,
+                    start: p.start,
+                })
+            {
+                dead.push(ProcId {
+                    pid: p.pid,
+                    start: p.start,
+                });
                 p.state = R_FREE;
             }
         }
@@ -856,7 +874,10 @@ impl Guard<'_> {
                 return Err(format!("buffer {bi} disagrees with its block"));
             }
             let first = (z.pagemap_off + (b.phys - z.base) / GRAIN) as usize;
-            if self.v.pagemap[first..first + (b.size / GRAIN) as usize].iter().any(|&e| e != bi + 1) {
+            if self.v.pagemap[first..first + (b.size / GRAIN) as usize]
+                .iter()
+                .any(|&e| e != bi + 1)
+            {
                 return Err(format!("buffer {bi} page map wrong"));
             }
         }
@@ -878,7 +899,9 @@ impl Guard<'_> {
                 }
                 s = self.v.slots[(p.slot_first + s) as usize].next_free;
             }
-            let idle = (0..p.blk_cnt).filter(|&s| self.v.slots[(p.slot_first + s) as usize].users == 0).count() as u32;
+            let idle = (0..p.blk_cnt)
+                .filter(|&s| self.v.slots[(p.slot_first + s) as usize].users == 0)
+                .count() as u32;
             if n != p.free_cnt || n != idle {
                 return Err(format!("pool {pi} free count {n}/{}/{idle}", p.free_cnt));
             }
@@ -907,4 +930,3 @@ impl Guard<'_> {
         }
     }
 }
-

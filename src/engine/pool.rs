@@ -72,7 +72,11 @@ impl Device {
         let res = (|| {
             let g = self.lock()?;
             let bi = g.live(buf.id)?;
-            let pi = g.v.pools.iter().position(|p| p.state != R_LIVE && p.state != R_INIT).ok_or(Error::LimitReached)?;
+            let pi =
+                g.v.pools
+                    .iter()
+                    .position(|p| p.state != R_LIVE && p.state != R_INIT)
+                    .ok_or(Error::LimitReached)?;
             let sd = {
                 let mut ar = Arena {
                     descs: g.v.descs,
@@ -154,7 +158,10 @@ impl Device {
             .iter()
             .enumerate()
             .filter(|(_, p)| p.state == R_LIVE && tag.is_none_or(|t| p.tag == t))
-            .map(|(i, p)| PoolId { index: i as u32, gen: p.gen })
+            .map(|(i, p)| PoolId {
+                index: i as u32,
+                gen: p.gen,
+            })
             .collect())
     }
 
@@ -198,7 +205,10 @@ impl Device {
         pr.free_cnt -= 1;
         let base = g.v.bufs[p.buf as usize].phys;
         Ok(BlockRef {
-            pool: PoolId { index: pi as u32, gen: p.gen },
+            pool: PoolId {
+                index: pi as u32,
+                gen: p.gen,
+            },
             index: s,
             phys: base + s as u64 * p.stride,
         })

@@ -70,7 +70,10 @@ mod tests {
         let me = current();
         assert!(me.start > 0);
         assert!(alive(me));
-        assert!(!alive(ProcId { pid: me.pid, start: me.start + 1 }));
+        assert!(!alive(ProcId {
+            pid: me.pid,
+            start: me.start + 1
+        }));
         assert!(!alive(ProcId { pid: i32::MAX, start: 1 }));
     }
 }

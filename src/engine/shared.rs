@@ -348,10 +348,7 @@ impl Shared {
             v.meta.off_pools = l.off_pools as u64;
             v.meta.off_slots = l.off_slots as u64;
             v.meta.buf_free = NIL;
-            v.meta.desc_pool = DescPool {
-                free_head: NIL,
-                high: 0,
-            };
+            v.meta.desc_pool = DescPool { free_head: NIL, high: 0 };
             let mut ar = super::tlsf::Arena {
                 descs: v.descs,
                 pool: &mut v.meta.desc_pool,
@@ -389,7 +386,16 @@ impl Shared {
     /// The caller must hold the lock (or be the creator before publication)
     /// and must not create a second view while this one lives.
     #[allow(clippy::too_many_arguments, clippy::mut_from_ref)]
-    unsafe fn view_unlocked(&self, l: &Layout, bufs: usize, descs: usize, pages: usize, procs: usize, pools: usize, slots: usize) -> View<'_> {
+    unsafe fn view_unlocked(
+        &self,
+        l: &Layout,
+        bufs: usize,
+        descs: usize,
+        pages: usize,
+        procs: usize,
+        pools: usize,
+        slots: usize,
+    ) -> View<'_> {
         let b = self.base;
         // SAFETY: the layout was computed for this mapping's size; regions do
         // not overlap each other or the lock page; all are 64-aligned.

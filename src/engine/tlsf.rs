@@ -485,10 +485,7 @@ mod tests {
         fn new(len: u64, cap: usize) -> Fix {
             let mut f = Fix {
                 descs: vec![Desc::default(); cap],
-                pool: DescPool {
-                    free_head: NIL,
-                    high: 0,
-                },
+                pool: DescPool { free_head: NIL, high: 0 },
                 t: Tlsf::default(),
             };
             let mut ar = Arena {

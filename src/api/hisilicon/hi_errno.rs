@@ -3,7 +3,7 @@
 
 use super::hi_type::HI_U32;
 
-pub const HI_ERR_APPID: HI_U32 = 0x8000_0000 + 0x2000_0000;
+pub const HI_ERR_APPID: HI_U32 = 0xA000_0000;
 
 pub type ERR_LEVEL_E = HI_U32;
 pub const EN_ERR_LEVEL_DEBUG: ERR_LEVEL_E = 0;

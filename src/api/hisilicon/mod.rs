@@ -76,7 +76,10 @@ pub(crate) struct VbState {
     pub mapped: HashMap<u32, usize>,
 }
 
-static SYS: Mutex<SysState> = Mutex::new(SysState { inited: false, align: None });
+static SYS: Mutex<SysState> = Mutex::new(SysState {
+    inited: false,
+    align: None,
+});
 static VB: Mutex<Option<VbState>> = Mutex::new(None);
 
 pub(crate) fn sys_state() -> MutexGuard<'static, SysState> {

@@ -37,7 +37,9 @@ pub extern "C" fn HI_MPI_SYS_Exit() -> HI_S32 {
 pub unsafe extern "C" fn HI_MPI_SYS_SetConfig(pstSysConfig: *const MPP_SYS_CONFIG_S) -> HI_S32 {
     guard(HI_ERR_SYS_BUSY, || {
         // SAFETY: caller passes NULL or a valid struct.
-        let Some(c) = (unsafe { pstSysConfig.as_ref() }) else { return HI_ERR_SYS_NULL_PTR };
+        let Some(c) = (unsafe { pstSysConfig.as_ref() }) else {
+            return HI_ERR_SYS_NULL_PTR;
+        };
         if c.u32Align == 0 || c.u32Align > 1024 || c.u32Align % 16 != 0 {
             return HI_ERR_SYS_ILLEGAL_PARAM;
         }
@@ -58,7 +60,9 @@ pub unsafe extern "C" fn HI_MPI_SYS_SetConfig(pstSysConfig: *const MPP_SYS_CONFI
 pub unsafe extern "C" fn HI_MPI_SYS_GetConfig(pstSysConfig: *mut MPP_SYS_CONFIG_S) -> HI_S32 {
     guard(HI_ERR_SYS_BUSY, || {
         // SAFETY: caller passes NULL or a valid struct.
-        let Some(c) = (unsafe { pstSysConfig.as_mut() }) else { return HI_ERR_SYS_NULL_PTR };
+        let Some(c) = (unsafe { pstSysConfig.as_mut() }) else {
+            return HI_ERR_SYS_NULL_PTR;
+        };
         match sys_state().align {
             Some(a) => {
                 c.u32Align = a;
@@ -69,7 +73,14 @@ pub unsafe extern "C" fn HI_MPI_SYS_GetConfig(pstSysConfig: *mut MPP_SYS_CONFIG_
     })
 }
 
-unsafe fn mmz_alloc(phys: *mut HI_U64, vir: *mut *mut c_void, mmb: *const HI_CHAR, zone: *const HI_CHAR, len: HI_U32, cached: bool) -> HI_S32 {
+unsafe fn mmz_alloc(
+    phys: *mut HI_U64,
+    vir: *mut *mut c_void,
+    mmb: *const HI_CHAR,
+    zone: *const HI_CHAR,
+    len: HI_U32,
+    cached: bool,
+) -> HI_S32 {
     if phys.is_null() || vir.is_null() {
         return HI_ERR_SYS_NULL_PTR;
     }
@@ -121,7 +132,9 @@ pub unsafe extern "C" fn HI_MPI_SYS_MmzAlloc(
     u32Len: HI_U32,
 ) -> HI_S32 {
     // SAFETY: forwarded caller contract.
-    guard(HI_ERR_SYS_NOMEM, || unsafe { mmz_alloc(pu64PhyAddr, ppVirAddr, strMmb, strZone, u32Len, false) })
+    guard(HI_ERR_SYS_NOMEM, || unsafe {
+        mmz_alloc(pu64PhyAddr, ppVirAddr, strMmb, strZone, u32Len, false)
+    })
 }
 
 /// As `HI_MPI_SYS_MmzAlloc`, with a cached CPU mapping.
@@ -137,7 +150,9 @@ pub unsafe extern "C" fn HI_MPI_SYS_MmzAlloc_Cached(
     u32Len: HI_U32,
 ) -> HI_S32 {
     // SAFETY: forwarded caller contract.
-    guard(HI_ERR_SYS_NOMEM, || unsafe { mmz_alloc(pu64PhyAddr, ppVirAddr, pstrMmb, pstrZone, u32Len, true) })
+    guard(HI_ERR_SYS_NOMEM, || unsafe {
+        mmz_alloc(pu64PhyAddr, ppVirAddr, pstrMmb, pstrZone, u32Len, true)
+    })
 }
 
 /// Free an MMZ block by its physical start. `pVirAddr` may be NULL; if not,
@@ -212,7 +227,9 @@ fn mmap(phys: HI_U64, size: HI_U32, cached: bool) -> *mut c_void {
         return std::ptr::null_mut();
     }
     let Ok(dev) = engine::global() else { return std::ptr::null_mut() };
-    let Ok((b, off)) = dev.find_phys(phys) else { return std::ptr::null_mut() };
+    let Ok((b, off)) = dev.find_phys(phys) else {
+        return std::ptr::null_mut();
+    };
     match dev.map(b.id, off, size as u64, cached) {
         Ok(m) => m.addr as *mut c_void,
         Err(_) => std::ptr::null_mut(),

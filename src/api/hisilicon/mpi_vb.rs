@@ -64,7 +64,9 @@ fn create(dev: &Device, c: &VB_POOL_CONFIG_S, tag: u32, name: &str) -> Result<Po
 pub unsafe extern "C" fn HI_MPI_VB_SetConfig(pstVbConfig: *const VB_CONFIG_S) -> HI_S32 {
     guard(HI_ERR_VB_BUSY, || {
         // SAFETY: caller passes NULL or a valid struct.
-        let Some(c) = (unsafe { pstVbConfig.as_ref() }) else { return HI_ERR_VB_NULL_PTR };
+        let Some(c) = (unsafe { pstVbConfig.as_ref() }) else {
+            return HI_ERR_VB_NULL_PTR;
+        };
         if c.u32MaxPoolCnt == 0 || c.u32MaxPoolCnt > 256 {
             return HI_ERR_VB_ILLEGAL_PARAM;
         }
@@ -126,7 +128,11 @@ pub extern "C" fn HI_MPI_VB_Init() -> HI_S32 {
             Err(e) => return vb_err(e),
         }
         let mut made = Vec::new();
-        for p in cfg.astCommPool.iter().take(cfg.u32MaxPoolCnt.min(VB_MAX_COMM_POOLS as u32) as usize) {
+        for p in cfg
+            .astCommPool
+            .iter()
+            .take(cfg.u32MaxPoolCnt.min(VB_MAX_COMM_POOLS as u32) as usize)
+        {
             if p.u32BlkCnt == 0 {
                 continue;
             }
@@ -183,7 +189,9 @@ pub extern "C" fn HI_MPI_VB_Exit() -> HI_S32 {
 pub unsafe extern "C" fn HI_MPI_VB_CreatePool(pstVbPoolCfg: *mut VB_POOL_CONFIG_S) -> VB_POOL {
     guard(VB_INVALID_POOLID, || {
         // SAFETY: caller passes NULL or a valid struct.
-        let Some(c) = (unsafe { pstVbPoolCfg.as_ref() }) else { return VB_INVALID_POOLID };
+        let Some(c) = (unsafe { pstVbPoolCfg.as_ref() }) else {
+            return VB_INVALID_POOLID;
+        };
         let Ok(dev) = engine::global() else { return VB_INVALID_POOLID };
         match create(dev, c, TAG_VB_PRIVATE, "vb_pool") {
             Ok(id) if id.index < 0xFF => id.index,
@@ -258,7 +266,9 @@ pub unsafe extern "C" fn HI_MPI_VB_GetBlock(Pool: VB_POOL, u64BlkSize: HI_U64, p
             }
             dev.pool_get_fitting(TAG_VB_COMMON, u64BlkSize)
         } else {
-            let Ok(id) = private_pool(dev, Pool) else { return VB_INVALID_HANDLE };
+            let Ok(id) = private_pool(dev, Pool) else {
+                return VB_INVALID_HANDLE;
+            };
             match dev.pool_info(id) {
                 Ok(i) if i.blk_size >= u64BlkSize => dev.pool_get(id),
                 _ => return VB_INVALID_HANDLE,
@@ -405,7 +415,9 @@ pub unsafe extern "C" fn HI_MPI_VB_GetBlockVirAddr(Pool: VB_POOL, u64PhyAddr: HI
             Ok(id) => id,
             Err(c) => return c,
         };
-        let Some(&base) = vb_state().mapped.get(&id.index) else { return HI_ERR_VB_NOT_PERM };
+        let Some(&base) = vb_state().mapped.get(&id.index) else {
+            return HI_ERR_VB_NOT_PERM;
+        };
         let info = match dev.pool_info(id) {
             Ok(i) => i,
             Err(e) => return vb_err(e),

@@ -59,7 +59,9 @@ fn with_registered<T>(f: impl FnOnce(&mut HashMap<u64, (u64, Option<usize>)>) ->
 
 fn alloc(mem: *mut hbSysMem, size: u32, cached: bool) -> i32 {
     // SAFETY: caller passes NULL or a valid struct.
-    let Some(m) = (unsafe { mem.as_mut() }) else { return HB_SYS_INVALID_ARGUMENT };
+    let Some(m) = (unsafe { mem.as_mut() }) else {
+        return HB_SYS_INVALID_ARGUMENT;
+    };
     if size == 0 {
         return HB_SYS_INVALID_ARGUMENT;
     }
@@ -126,7 +128,9 @@ fn resolve(dev: &Device, m: &hbSysMem) -> Result<MapInfo, Error> {
 pub unsafe extern "C" fn hbSysFlushMem(mem: *mut hbSysMem, flag: i32) -> i32 {
     guard(HB_SYS_INVALID_ARGUMENT, || {
         // SAFETY: caller passes NULL or a valid struct.
-        let Some(m) = (unsafe { mem.as_ref() }) else { return HB_SYS_INVALID_ARGUMENT };
+        let Some(m) = (unsafe { mem.as_ref() }) else {
+            return HB_SYS_INVALID_ARGUMENT;
+        };
         let dir = match flag as u32 {
             HB_SYS_MEM_CACHE_INVALIDATE => SyncDir::FromDevice,
             HB_SYS_MEM_CACHE_CLEAN => SyncDir::ToDevice,
@@ -153,7 +157,9 @@ pub unsafe extern "C" fn hbSysFlushMem(mem: *mut hbSysMem, flag: i32) -> i32 {
 pub unsafe extern "C" fn hbSysFreeMem(mem: *mut hbSysMem) -> i32 {
     guard(HB_SYS_INVALID_ARGUMENT, || {
         // SAFETY: caller passes NULL or a valid struct.
-        let Some(m) = (unsafe { mem.as_ref() }) else { return HB_SYS_INVALID_ARGUMENT };
+        let Some(m) = (unsafe { mem.as_ref() }) else {
+            return HB_SYS_INVALID_ARGUMENT;
+        };
         let dev = match engine::global() {
             Ok(d) => d,
             Err(e) => return code(e),
@@ -182,7 +188,9 @@ pub unsafe extern "C" fn hbSysFreeMem(mem: *mut hbSysMem) -> i32 {
 pub unsafe extern "C" fn hbSysWriteMem(dest: *mut hbSysMem, src: *mut c_char, size: u32) -> i32 {
     guard(HB_SYS_INVALID_ARGUMENT, || {
         // SAFETY: caller passes NULL or a valid struct.
-        let Some(m) = (unsafe { dest.as_ref() }) else { return HB_SYS_INVALID_ARGUMENT };
+        let Some(m) = (unsafe { dest.as_ref() }) else {
+            return HB_SYS_INVALID_ARGUMENT;
+        };
         if src.is_null() || size > m.memSize {
             return HB_SYS_INVALID_ARGUMENT;
         }
@@ -210,7 +218,9 @@ pub unsafe extern "C" fn hbSysWriteMem(dest: *mut hbSysMem, src: *mut c_char, si
 pub unsafe extern "C" fn hbSysReadMem(dest: *mut c_char, src: *mut hbSysMem, size: u32) -> i32 {
     guard(HB_SYS_INVALID_ARGUMENT, || {
         // SAFETY: caller passes NULL or a valid struct.
-        let Some(m) = (unsafe { src.as_ref() }) else { return HB_SYS_INVALID_ARGUMENT };
+        let Some(m) = (unsafe { src.as_ref() }) else {
+            return HB_SYS_INVALID_ARGUMENT;
+        };
         if dest.is_null() || size > m.memSize {
             return HB_SYS_INVALID_ARGUMENT;
         }
@@ -240,12 +250,18 @@ pub unsafe extern "C" fn hbSysReadMem(dest: *mut c_char, src: *mut hbSysMem, siz
 pub unsafe extern "C" fn hbSysRegisterMem(mem: *mut hbSysMem) -> i32 {
     guard(HB_SYS_REGISTER_MEM_FAILED, || {
         // SAFETY: caller passes NULL or a valid struct.
-        let Some(m) = (unsafe { mem.as_mut() }) else { return HB_SYS_INVALID_ARGUMENT };
+        let Some(m) = (unsafe { mem.as_mut() }) else {
+            return HB_SYS_INVALID_ARGUMENT;
+        };
         if m.memSize == 0 {
             return HB_SYS_INVALID_ARGUMENT;
         }
-        let Ok(dev) = engine::global() else { return HB_SYS_REGISTER_MEM_FAILED };
-        let Ok((b, off)) = dev.find_phys(m.phyAddr) else { return HB_SYS_REGISTER_MEM_FAILED };
+        let Ok(dev) = engine::global() else {
+            return HB_SYS_REGISTER_MEM_FAILED;
+        };
+        let Ok((b, off)) = dev.find_phys(m.phyAddr) else {
+            return HB_SYS_REGISTER_MEM_FAILED;
+        };
         if off + m.memSize as u64 > b.size || with_registered(|r| r.contains_key(&m.phyAddr)) {
             return HB_SYS_REGISTER_MEM_FAILED;
         }
@@ -276,8 +292,12 @@ pub unsafe extern "C" fn hbSysRegisterMem(mem: *mut hbSysMem) -> i32 {
 pub unsafe extern "C" fn hbSysUnregisterMem(mem: *mut hbSysMem) -> i32 {
     guard(HB_SYS_INVALID_ARGUMENT, || {
         // SAFETY: caller passes NULL or a valid struct.
-        let Some(m) = (unsafe { mem.as_ref() }) else { return HB_SYS_INVALID_ARGUMENT };
-        let Some((_, made)) = with_registered(|r| r.remove(&m.phyAddr)) else { return HB_SYS_INVALID_ARGUMENT };
+        let Some(m) = (unsafe { mem.as_ref() }) else {
+            return HB_SYS_INVALID_ARGUMENT;
+        };
+        let Some((_, made)) = with_registered(|r| r.remove(&m.phyAddr)) else {
+            return HB_SYS_INVALID_ARGUMENT;
+        };
         if let (Some(a), Ok(dev)) = (made, engine::global()) {
             let _ = dev.unmap(a);
         }

@@ -1,0 +1,127 @@
+//! The engine through its Rust API: allocation, mapping, lookup, pools,
+//! coalescing and the consistency checker.
+
+mod common;
+use accelmem::engine::{attr, AllocReq, PoolReq, SyncDir};
+use accelmem::Error;
+use common::TestDevice;
+
+fn req(size: u64, name: &str) -> AllocReq<'_> {
+    AllocReq {
+        size,
+        name,
+        ..AllocReq::default()
+    }
+}
+
+#[test]
+fn alloc_map_lookup_free() {
+    let t = TestDevice::new("amlf", "anonymous,0,0x44000000,64M");
+    let d = t.dev();
+    let (a, ma) = d.alloc_mapped(&req(1 << 20, "test")).unwrap();
+    let (b, mb) = d
+        .alloc_mapped(&AllocReq {
+            attrs: attr::CACHED,
+            ..req(1 << 20, "test_cache")
+        })
+        .unwrap();
+    // First fit from the bottom of the zone, page granular, in order.
+    assert_eq!(a.phys, 0x4400_0000);
+    assert_eq!(b.phys, 0x4410_0000);
+    assert!(!ma.cached && mb.cached);
+    // Bytes are real memory.
+    // SAFETY: the mapping is 1 MiB long.
+    unsafe { std::ptr::write_bytes(ma.addr as *mut u8, 0xAB, 1 << 20) };
+    // A second view of the same physical address sees the same bytes.
+    let (found, off) = d.find_phys(a.phys + 4096).unwrap();
+    assert_eq!((found.id, off), (a.id, 4096));
+    let v = d.map(a.id, 4096, 100, false).unwrap();
+    // SAFETY: mapped 100 bytes.
+    assert_eq!(unsafe { *(v.addr as *const u8) }, 0xAB);
+    let m = d.find_addr(ma.addr + 10).unwrap();
+    assert_eq!((m.phys, m.buf), (a.phys + 10, a.id));
+    d.unmap(v.addr).unwrap();
+    assert_eq!(d.unmap(v.addr), Err(Error::NotFound));
+    d.sync(b.id, 0, 4096, SyncDir::ToDevice).unwrap();
+    assert_eq!(d.sync(b.id, 0, (1 << 20) + 1, SyncDir::Both), Err(Error::InvalidArgument));
+    d.check().unwrap();
+    d.free(a.id).unwrap();
+    assert_eq!(d.free(a.id), Err(Error::NotFound));
+    assert_eq!(d.find_addr(ma.addr), Err(Error::NotFound));
+    assert_eq!(d.find_phys(a.phys).map(|x| x.0.id), Err(Error::NotFound));
+    d.free(b.id).unwrap();
+    d.check().unwrap();
+    let z = d.zones().unwrap();
+    assert_eq!(z[0].used, 0);
+    assert_eq!(z[0].largest_free, 64 << 20);
+}
+
+#[test]
+fn zones_by_name_and_bad_requests() {
+    let t = TestDevice::new("zones", "anonymous,0,0x44000000,1M:ive,0,0x50000000,1M");
+    let d = t.dev();
+    let a = d
+        .alloc(&AllocReq {
+            zone: Some("ive"),
+            ..req(5000, "x")
+        })
+        .unwrap();
+    assert_eq!(a.phys, 0x5000_0000);
+    assert_eq!(a.size, 8192);
+    assert_eq!(a.requested, 5000);
+    assert_eq!(
+        d.alloc(&AllocReq {
+            zone: Some("nope"),
+            ..req(1, "x")
+        }),
+        Err(Error::NotFound)
+    );
+    assert_eq!(d.alloc(&req(0, "x")), Err(Error::InvalidArgument));
+    assert_eq!(d.alloc(&req(u64::MAX, "x")), Err(Error::OutOfMemory));
+    assert_eq!(d.alloc(&req((1 << 20) + 1, "x")), Err(Error::OutOfMemory));
+    // The whole zone is allocatable, once.
+    let whole = d.alloc(&req(1 << 20, "whole")).unwrap();
+    assert_eq!(d.alloc(&req(1, "x")), Err(Error::OutOfMemory));
+    d.free(whole.id).unwrap();
+    d.free(a.id).unwrap();
+    d.check().unwrap();
+}
+
+#[test]
+fn pools() {
+    let t = TestDevice::new("pools", "anonymous,0,0x44000000,8M");
+    let d = t.dev();
+    let p = d
+        .pool_create(&PoolReq {
+            blk_size: 1000,
+            blk_cnt: 3,
+            name: "vb",
+            tag: 7,
+            ..PoolReq::default()
+        })
+        .unwrap();
+    assert_eq!(p.stride, 4096);
+    let b: Vec<_> = (0..3).map(|_| d.pool_get(p.id).unwrap()).collect();
+    assert_eq!(d.pool_get(p.id), Err(Error::OutOfMemory));
+    assert_eq!(b[1].phys, b[0].phys + 4096);
+    assert_eq!(d.pool_block_at(b[2].phys + 10).unwrap(), b[2]);
+    assert_eq!(d.pool_add_user(b[0]).unwrap(), 2);
+    d.pool_release(b[0]).unwrap();
+    assert_eq!(d.pool_users(b[0]).unwrap(), 1);
+    assert_eq!(d.pool_destroy(p.id), Err(Error::Busy));
+    // The pool's buffer cannot be freed under it.
+    assert_eq!(d.free(p.buf.id), Err(Error::Busy));
+    for x in &b {
+        d.pool_release(*x).unwrap();
+    }
+    assert_eq!(d.pool_release(b[0]), Err(Error::NotFound));
+    d.check().unwrap();
+    assert_eq!(d.pool_get_fitting(7, 2000), Err(Error::NotFound));
+    let got = d.pool_get_fitting(7, 500).unwrap();
+    d.pool_release(got).unwrap();
+    d.pool_destroy(p.id).unwrap();
+    assert_eq!(d.pool_destroy(p.id), Err(Error::NotFound));
+    assert_eq!(d.pool_get(p.id), Err(Error::NotFound));
+    d.check().unwrap();
+    assert_eq!(d.zones().unwrap()[0].used, 0);
+}
