@@ -7,7 +7,8 @@ use std::path::Path;
 
 struct Header {
     out: &'static str,
-    src: &'static str,
+    /// Rust modules the header is generated from (types, then functions).
+    src: &'static [&'static str],
     guard: &'static str,
     includes: &'static [&'static str],
     sys_includes: &'static [&'static str],
@@ -18,7 +19,7 @@ struct Header {
 const HEADERS: &[Header] = &[
     Header {
         out: "hi_type.h",
-        src: "src/api/hisilicon/hi_type.rs",
+        src: &["src/api/hisilicon/hi_type.rs"],
         guard: "__HI_TYPE_H__",
         includes: &[],
         sys_includes: &["stdint.h"],
@@ -26,7 +27,7 @@ const HEADERS: &[Header] = &[
     },
     Header {
         out: "hi_errno.h",
-        src: "src/api/hisilicon/hi_errno.rs",
+        src: &["src/api/hisilicon/hi_errno.rs"],
         guard: "__HI_ERRNO_H__",
         includes: &["hi_type.h"],
         sys_includes: &[],
@@ -36,7 +37,7 @@ const HEADERS: &[Header] = &[
     },
     Header {
         out: "hi_defines.h",
-        src: "src/api/hisilicon/hi_defines.rs",
+        src: &["src/api/hisilicon/hi_defines.rs"],
         guard: "__HI_DEFINES_H__",
         includes: &["hi_type.h"],
         sys_includes: &[],
@@ -44,7 +45,7 @@ const HEADERS: &[Header] = &[
     },
     Header {
         out: "hi_common.h",
-        src: "src/api/hisilicon/hi_common.rs",
+        src: &["src/api/hisilicon/hi_common.rs"],
         guard: "__HI_COMMON_H__",
         includes: &["hi_type.h", "hi_defines.h", "hi_errno.h"],
         sys_includes: &[],
@@ -52,7 +53,7 @@ const HEADERS: &[Header] = &[
     },
     Header {
         out: "hi_comm_sys.h",
-        src: "src/api/hisilicon/hi_comm_sys.rs",
+        src: &["src/api/hisilicon/hi_comm_sys.rs"],
         guard: "__HI_COMM_SYS_H__",
         includes: &["hi_type.h", "hi_errno.h", "hi_common.h"],
         sys_includes: &[],
@@ -60,7 +61,7 @@ const HEADERS: &[Header] = &[
     },
     Header {
         out: "mpi_sys.h",
-        src: "src/api/hisilicon/mpi_sys.rs",
+        src: &["src/api/hisilicon/mpi_sys.rs"],
         guard: "__MPI_SYS_H__",
         includes: &["hi_type.h", "hi_common.h", "hi_comm_sys.h"],
         sys_includes: &[],
@@ -68,7 +69,7 @@ const HEADERS: &[Header] = &[
     },
     Header {
         out: "hi_comm_vb.h",
-        src: "src/api/hisilicon/hi_comm_vb.rs",
+        src: &["src/api/hisilicon/hi_comm_vb.rs"],
         guard: "__HI_COMM_VB_H__",
         includes: &["hi_type.h", "hi_errno.h", "hi_common.h", "hi_defines.h"],
         sys_includes: &[],
@@ -76,7 +77,7 @@ const HEADERS: &[Header] = &[
     },
     Header {
         out: "mpi_vb.h",
-        src: "src/api/hisilicon/mpi_vb.rs",
+        src: &["src/api/hisilicon/mpi_vb.rs"],
         guard: "__MPI_VB_H__",
         includes: &["hi_type.h", "hi_common.h", "hi_comm_vb.h"],
         sys_includes: &[],
@@ -84,7 +85,7 @@ const HEADERS: &[Header] = &[
     },
     Header {
         out: "dnn/hb_sys.h",
-        src: "src/api/horizon/hb_sys.rs",
+        src: &["src/api/horizon/hb_sys.rs", "src/api/horizon/hb_sys_api.rs"],
         guard: "DNN_HB_SYS_H_",
         includes: &[],
         sys_includes: &["stdint.h"],
@@ -120,7 +121,8 @@ fn generate(h: &Header) -> String {
         cbindgen::ItemType::Functions,
     ];
     // Export every public item of the module, used or not.
-    let src = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(h.src)).unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let src: String = h.src.iter().map(|f| std::fs::read_to_string(root.join(f)).unwrap()).collect();
     cfg.export.include = src
         .lines()
         .filter_map(|l| {
@@ -132,11 +134,11 @@ fn generate(h: &Header) -> String {
             Some(rest.split(|c: char| !(c.is_alphanumeric() || c == '_')).next()?.to_string())
         })
         .collect();
-    let b = cbindgen::Builder::new()
-        .with_config(cfg)
-        .with_src(Path::new(env!("CARGO_MANIFEST_DIR")).join(h.src))
-        .generate()
-        .unwrap_or_else(|e| panic!("{}: {e}", h.src));
+    let mut b = cbindgen::Builder::new().with_config(cfg);
+    for f in h.src {
+        b = b.with_src(root.join(f));
+    }
+    let b = b.generate().unwrap_or_else(|e| panic!("{:?}: {e}", h.src));
     let mut out = Vec::new();
     b.write(&mut out);
     tidy(&String::from_utf8(out).unwrap())

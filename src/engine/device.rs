@@ -547,21 +547,10 @@ impl Device {
         self.local().maps.len()
     }
 
-    /// `pthread_atfork` prepare: hold the local lock across `fork()` so the
-    /// child never inherits it locked by a thread that does not exist there.
-    pub(crate) fn fork_prepare(&'static self) {
-        let g = self.local();
-        FORK_GUARD.with(|f| *f.borrow_mut() = Some(g));
+    /// The process-local lock, for holding across `fork()`.
+    pub(crate) fn local_lock(&'static self) -> &'static dyn super::ForkLock {
+        &self.local
     }
-
-    /// `pthread_atfork` parent and child: release what prepare took.
-    pub(crate) fn fork_release() {
-        FORK_GUARD.with(|f| f.borrow_mut().take());
-    }
-}
-
-thread_local! {
-    static FORK_GUARD: std::cell::RefCell<Option<MutexGuard<'static, Local>>> = const { std::cell::RefCell::new(None) };
 }
 
 impl Drop for Device {

@@ -139,7 +139,7 @@ mod tests {
                 owner_pid: 1,
             }],
         };
-        let s = media_mem(&[z.clone()]);
+        let s = media_mem(std::slice::from_ref(&z));
         assert_eq!(
             s,
             "+---ZONE: PHYS(0x44000000, 0x47FFFFFF), GFP=0, nBYTES=65536KB,    NAME=\"anonymous\"\n\

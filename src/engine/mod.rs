@@ -20,18 +20,60 @@ pub use device::{attr, AllocReq, BufId, BufInfo, Device, MapInfo, SyncDir, ZoneI
 pub use pool::{BlockRef, PoolId, PoolInfo, PoolReq};
 
 use crate::error::{Error, Result};
-use std::sync::OnceLock;
+use std::any::Any;
+use std::cell::RefCell;
+use std::sync::{Mutex, OnceLock};
 
 static GLOBAL: OnceLock<std::result::Result<Device, Error>> = OnceLock::new();
 
-extern "C" fn fork_prepare() {
-    if let Some(Ok(d)) = GLOBAL.get() {
-        d.fork_prepare();
+/// A process-local lock that must not be inherited locked by a `fork()`
+/// child (whose other threads are gone, so nobody would unlock it).
+pub(crate) trait ForkLock: Sync {
+    /// Lock and return the guard.
+    fn hold(&'static self) -> Box<dyn Any>;
+}
+
+impl<T: Send + 'static> ForkLock for Mutex<T> {
+    fn hold(&'static self) -> Box<dyn Any> {
+        Box::new(self.lock().unwrap_or_else(|p| p.into_inner()))
     }
 }
 
+/// Front locks, in the order they are taken (before the engine's own).
+static FORK_LOCKS: Mutex<Vec<&'static dyn ForkLock>> = Mutex::new(Vec::new());
+
+thread_local! {
+    static FORK_HELD: RefCell<Vec<Box<dyn Any>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Have `l` held across every `fork()` of this process. Fronts register
+/// each lock they hold while calling into the engine.
+pub(crate) fn register_fork_lock(l: &'static dyn ForkLock) {
+    let mut v = FORK_LOCKS.lock().unwrap_or_else(|p| p.into_inner());
+    if !v
+        .iter()
+        .any(|x| std::ptr::addr_eq(*x as *const dyn ForkLock, l as *const dyn ForkLock))
+    {
+        v.push(l);
+    }
+}
+
+extern "C" fn fork_prepare() {
+    let locks = FORK_LOCKS.lock().unwrap_or_else(|p| p.into_inner());
+    let mut held: Vec<Box<dyn Any>> = locks.iter().map(|l| l.hold()).collect();
+    if let Some(Ok(d)) = GLOBAL.get() {
+        held.push(d.local_lock().hold());
+    }
+    held.push(Box::new(locks));
+    FORK_HELD.with(|f| *f.borrow_mut() = held);
+}
+
 extern "C" fn fork_release() {
-    Device::fork_release();
+    // Dropping the guards unlocks, last taken first.
+    FORK_HELD.with(|f| {
+        let mut v = std::mem::take(&mut *f.borrow_mut());
+        while v.pop().is_some() {}
+    });
 }
 
 /// The process's device, opened on first use from the environment
