@@ -20,3 +20,15 @@ pub(crate) unsafe fn opt_str<'a>(p: *const c_char) -> Result<Option<&'a str>, ()
     let s = unsafe { CStr::from_ptr(p) }.to_str().map_err(|_| ())?;
     Ok((!s.is_empty()).then_some(s))
 }
+
+/// A C string as text, invalid UTF-8 replaced; NULL is empty.
+///
+/// # Safety
+/// `p` must be NULL or point to a NUL-terminated string.
+pub(crate) unsafe fn lossy_str(p: *const c_char) -> String {
+    if p.is_null() {
+        return String::new();
+    }
+    // SAFETY: caller guarantees NUL termination.
+    unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned()
+}

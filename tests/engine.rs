@@ -35,13 +35,15 @@ fn alloc_map_lookup_free() {
     // A second view of the same physical address sees the same bytes.
     let (found, off) = d.find_phys(a.phys + 4096).unwrap();
     assert_eq!((found.id, off), (a.id, 4096));
-    let v = d.map(a.id, 4096, 100, false).unwrap();
+    let v = d.map(a.id, 4096, 100, false, 7).unwrap();
     // SAFETY: mapped 100 bytes.
     assert_eq!(unsafe { *(v.addr as *const u8) }, 0xAB);
     let m = d.find_addr(ma.addr + 10).unwrap();
     assert_eq!((m.phys, m.buf), (a.phys + 10, a.id));
-    d.unmap(v.addr).unwrap();
-    assert_eq!(d.unmap(v.addr), Err(Error::NotFound));
+    // Only the tag that made a mapping can undo it.
+    assert_eq!(d.unmap(v.addr, 8), Err(Error::NotFound));
+    d.unmap(v.addr, 7).unwrap();
+    assert_eq!(d.unmap(v.addr, 7), Err(Error::NotFound));
     d.sync(b.id, 0, 4096, SyncDir::ToDevice).unwrap();
     assert_eq!(d.sync(b.id, 0, (1 << 20) + 1, SyncDir::Both), Err(Error::InvalidArgument));
     d.check().unwrap();
@@ -116,8 +118,8 @@ fn pools() {
     }
     assert_eq!(d.pool_release(b[0]), Err(Error::NotFound));
     d.check().unwrap();
-    assert_eq!(d.pool_get_fitting(7, 2000), Err(Error::NotFound));
-    let got = d.pool_get_fitting(7, 500).unwrap();
+    assert_eq!(d.pool_get_fitting(7, 2000, None), Err(Error::NotFound));
+    let got = d.pool_get_fitting(7, 500, None).unwrap();
     d.pool_release(got).unwrap();
     d.pool_destroy(p.id).unwrap();
     assert_eq!(d.pool_destroy(p.id), Err(Error::NotFound));

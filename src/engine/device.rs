@@ -70,7 +70,13 @@ pub struct MapInfo {
     /// Physical address of `addr`.
     pub phys: u64,
     pub cached: bool,
+    /// Who made the mapping: a front-chosen tag, so that one API's unmap
+    /// cannot remove another's mapping. [`MAP_ALLOC`] for `alloc_mapped`.
+    pub tag: u32,
 }
+
+/// Tag of the mapping [`Device::alloc_mapped`] makes.
+pub const MAP_ALLOC: u32 = 0;
 
 #[derive(Clone, Copy, Debug)]
 struct MapRec {
@@ -338,9 +344,9 @@ impl Device {
     }
 
     /// Map `len` bytes of buffer `id` starting at `offset`. Mapping the same
-    /// range again with the same cache type returns the same address and
-    /// counts a reference.
-    pub fn map(&self, id: BufId, offset: u64, len: u64, cached: bool) -> Result<MapInfo> {
+    /// range again with the same cache type and tag returns the same address
+    /// and counts a reference.
+    pub fn map(&self, id: BufId, offset: u64, len: u64, cached: bool, tag: u32) -> Result<MapInfo> {
         let (info, _) = {
             let g = self.lock()?;
             let bi = g.live(id)?;
@@ -351,11 +357,9 @@ impl Device {
         }
         {
             let mut l = self.local();
-            if let Some(m) = l
-                .maps
-                .values_mut()
-                .find(|m| m.info.buf == id && m.info.offset == offset && m.info.len as u64 == len && m.info.cached == cached)
-            {
+            if let Some(m) = l.maps.values_mut().find(|m| {
+                m.info.buf == id && m.info.offset == offset && m.info.len as u64 == len && m.info.cached == cached && m.info.tag == tag
+            }) {
                 m.refs += 1;
                 return Ok(m.info);
             }
@@ -386,6 +390,7 @@ impl Device {
             offset,
             phys: info.phys + offset,
             cached,
+            tag,
         };
         self.local().maps.insert(
             mi.addr,
@@ -402,7 +407,7 @@ impl Device {
     /// Allocate and map the whole buffer.
     pub fn alloc_mapped(&self, req: &AllocReq) -> Result<(BufInfo, MapInfo)> {
         let info = self.alloc(req)?;
-        match self.map(info.id, 0, info.requested, req.attrs & attr::CACHED != 0) {
+        match self.map(info.id, 0, info.requested, req.attrs & attr::CACHED != 0, MAP_ALLOC) {
             Ok(m) => Ok((info, m)),
             Err(e) => {
                 let _ = self.free(info.id);
@@ -411,10 +416,10 @@ impl Device {
         }
     }
 
-    /// Drop one reference to the mapping handed out at `addr`.
-    pub fn unmap(&self, addr: usize) -> Result<()> {
+    /// Drop one reference to the mapping handed out at `addr` with `tag`.
+    pub fn unmap(&self, addr: usize, tag: u32) -> Result<()> {
         let mut l = self.local();
-        let m = l.maps.get_mut(&addr).ok_or(Error::NotFound)?;
+        let m = l.maps.get_mut(&addr).filter(|m| m.info.tag == tag).ok_or(Error::NotFound)?;
         m.refs -= 1;
         if m.refs == 0 {
             let m = l.maps.remove(&addr).expect("present");
@@ -477,6 +482,20 @@ impl Device {
     pub fn reap(&self) -> Result<usize> {
         let mut g = self.lock()?;
         g.reap()
+    }
+
+    /// The buffers this process allocated and still holds (pool buffers
+    /// excluded), for the leak report at exit.
+    pub fn held_by_process(&self) -> Result<Vec<BufInfo>> {
+        let me = process::current();
+        let g = self.lock()?;
+        Ok((0..g.v.meta.buf_high)
+            .filter(|&bi| {
+                let b = &g.v.bufs[bi as usize];
+                b.state == R_LIVE && b.pool == NIL && b.owner_pid == me.pid && b.owner_start == me.start
+            })
+            .map(|bi| g.info(bi))
+            .collect())
     }
 
     /// Zones and their live blocks, sorted by address. Reaps first.
@@ -564,7 +583,7 @@ impl Drop for Device {
 }
 
 impl Guard<'_> {
-    fn zone_index(&self, name: Option<&str>) -> Result<usize> {
+    pub(crate) fn zone_index(&self, name: Option<&str>) -> Result<usize> {
         let nz = self.v.meta.nzones as usize;
         match name {
             None => Ok(0),
@@ -720,8 +739,14 @@ impl Guard<'_> {
         if dead.is_empty() {
             return Ok(0);
         }
-        let is_dead = |pid: i32, start: u64| dead.iter().any(|d| d.pid == pid && d.start == start);
-        // Pool blocks first, then pools, then plain buffers.
+        self.v.meta.reaped += dead.len() as u64;
+        Ok(self.release_owned(&dead).len())
+    }
+
+    /// Free everything `owners` hold: pool blocks, pools, then buffers.
+    /// Returns the plain buffers freed.
+    pub(crate) fn release_owned(&mut self, owners: &[ProcId]) -> Vec<BufInfo> {
+        let is_dead = |pid: i32, start: u64| owners.iter().any(|d| d.pid == pid && d.start == start);
         for pi in 0..self.v.pools.len() {
             if self.v.pools[pi].state != R_LIVE {
                 continue;
@@ -739,16 +764,15 @@ impl Guard<'_> {
                 self.pool_teardown(pi);
             }
         }
-        let mut n = 0;
+        let mut freed = Vec::new();
         for bi in 0..self.v.meta.buf_high {
             let b = self.v.bufs[bi as usize];
             if b.state == R_LIVE && b.pool == NIL && is_dead(b.owner_pid, b.owner_start) {
+                freed.push(self.info(bi));
                 self.release_buf(bi);
-                n += 1;
             }
         }
-        self.v.meta.reaped += dead.len() as u64;
-        Ok(n)
+        freed
     }
 
     /// Rebuild allocator state, page map and free lists from the records

@@ -16,7 +16,7 @@ pub(crate) mod shared;
 pub mod tlsf;
 
 pub use config::{Config, ZoneSpec, GRAIN};
-pub use device::{attr, AllocReq, BufId, BufInfo, Device, MapInfo, SyncDir, ZoneInfo};
+pub use device::{attr, AllocReq, BufId, BufInfo, Device, MapInfo, SyncDir, ZoneInfo, MAP_ALLOC};
 pub use pool::{BlockRef, PoolId, PoolInfo, PoolReq};
 
 use crate::error::{Error, Result};
@@ -76,6 +76,23 @@ extern "C" fn fork_release() {
     });
 }
 
+/// At exit: report on stderr, in the MMZ driver's words, every block this
+/// process still holds (unless `ACCELMEM_LEAK_REPORT=0`). The blocks are
+/// reclaimed once the process is gone, as the driver frees them on close.
+extern "C" fn exit_report() {
+    crate::ffi::guard((), || {
+        if std::env::var_os("ACCELMEM_LEAK_REPORT").is_some_and(|v| v == "0") {
+            return;
+        }
+        let Some(Ok(d)) = GLOBAL.get() else { return };
+        let Ok(freed) = d.held_by_process() else { return };
+        let pid = std::process::id();
+        for b in &freed {
+            eprintln!("accelmem: MMB LEAK(pid={pid}): 0x{:X}, {} bytes, '{}'", b.phys, b.size, b.name);
+        }
+    })
+}
+
 /// The process's device, opened on first use from the environment
 /// (`ACCELMEM_DEVICE`, `ACCELMEM_ZONES`, ...). A failure to open is reported
 /// once on stderr and returned to every caller.
@@ -83,10 +100,12 @@ pub fn global() -> Result<&'static Device> {
     let r = GLOBAL.get_or_init(|| {
         let r = Config::from_env().and_then(Device::open);
         match &r {
-            // SAFETY: the handlers only touch the process-local lock and a
-            // thread-local; registering them has no preconditions.
+            // SAFETY: registering handlers has no preconditions; the fork
+            // handlers only take process-local locks, and the exit handler
+            // runs inside the panic guard.
             Ok(_) => unsafe {
                 libc::pthread_atfork(Some(fork_prepare), Some(fork_release), Some(fork_release));
+                libc::atexit(exit_report);
             },
             Err(e) => eprintln!("accelmem: cannot open device: {e}"),
         }

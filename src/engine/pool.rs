@@ -214,15 +214,21 @@ impl Device {
         })
     }
 
-    /// Take a block of at least `size` bytes from the pool with `tag` whose
-    /// blocks are smallest among those that fit and have one free.
-    pub fn pool_get_fitting(&self, tag: u32, size: u64) -> Result<BlockRef> {
+    /// Take a block of at least `size` bytes from the pool with `tag` (and,
+    /// if given, in `zone`) whose blocks are smallest among those that fit
+    /// and have one free.
+    pub fn pool_get_fitting(&self, tag: u32, size: u64, zone: Option<&str>) -> Result<BlockRef> {
         let me = process::current();
         let mut g = self.lock()?;
+        let zi = match zone {
+            Some(z) => Some(g.zone_index(Some(z))? as u32),
+            None => None,
+        };
         let mut best: Option<(u64, usize)> = None;
         let mut fits = false;
         for (i, p) in g.v.pools.iter().enumerate() {
-            if p.state == R_LIVE && p.tag == tag && p.blk_size >= size {
+            let in_zone = zi.is_none_or(|z| g.v.bufs[p.buf as usize].zone == z);
+            if p.state == R_LIVE && p.tag == tag && p.blk_size >= size && in_zone {
                 fits = true;
                 if p.free_cnt > 0 && best.is_none_or(|(b, _)| p.blk_size < b) {
                     best = Some((p.blk_size, i));

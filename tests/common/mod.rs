@@ -39,3 +39,42 @@ impl Drop for TestDevice {
         let _ = Device::destroy(&self.cfg);
     }
 }
+
+/// The directory holding the `libaccelmem.so` and `.a` built with this test:
+/// `cargo test` leaves them in deps/ next to the test executable (and does
+/// not refresh the copies `cargo build` puts one level up), so deps/ first.
+pub fn lib_dir() -> std::path::PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let deps = exe.parent().unwrap();
+    let found = [Some(deps), deps.parent()]
+        .into_iter()
+        .flatten()
+        .find(|d| d.join("libaccelmem.so").is_file() && d.join("libaccelmem.a").is_file())
+        .map(std::path::Path::to_path_buf);
+    found.unwrap_or_else(|| panic!("libaccelmem.so and .a not built next to {}", exe.display()))
+}
+
+/// Compile a C program from source text against our headers and the shared
+/// library; returns the executable's path.
+pub fn compile_c(name: &str, source: &str, extra_flags: &[&str]) -> std::path::PathBuf {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("c-programs");
+    std::fs::create_dir_all(&dir).unwrap();
+    let src = dir.join(format!("{name}.c"));
+    let exe = dir.join(name);
+    std::fs::write(&src, source).unwrap();
+    let lib = lib_dir();
+    let o = std::process::Command::new(std::env::var("CC").unwrap_or_else(|_| "cc".into()))
+        .args(extra_flags)
+        .arg("-I")
+        .arg(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("include"))
+        .arg(&src)
+        .arg("-o")
+        .arg(&exe)
+        .arg(format!("-L{}", lib.display()))
+        .arg("-laccelmem")
+        .arg(format!("-Wl,-rpath,{}", lib.display()))
+        .output()
+        .expect("run cc");
+    assert!(o.status.success(), "cc failed:\n{}", String::from_utf8_lossy(&o.stderr));
+    exe
+}

@@ -12,7 +12,8 @@ pub mod hi_type;
 pub mod mpi_sys;
 pub mod mpi_vb;
 
-use crate::engine::PoolId;
+use crate::engine::{self, Device, PoolId};
+use crate::ffi::guard;
 use crate::Error;
 use hi_comm_sys::*;
 use hi_comm_vb::*;
@@ -25,6 +26,27 @@ pub(crate) const ZONE_DEFAULT: &str = "anonymous";
 /// Engine pool tags for VB pools.
 pub(crate) const TAG_VB_COMMON: u32 = 0x5642_0001;
 pub(crate) const TAG_VB_PRIVATE: u32 = 0x5642_0002;
+
+/// Mapping tags: `HI_MPI_SYS_Mmap`/`MmapCache` views, and pools mapped by
+/// `HI_MPI_VB_MmapPool`. `HI_MPI_SYS_Munmap` only undoes the first kind.
+pub(crate) const MAP_MMAP: u32 = 0x4849_0001;
+pub(crate) const MAP_VB_POOL: u32 = 0x4849_0002;
+
+/// Run a `HI_MPI_SYS_*` body with the device, inside the panic guard.
+pub(crate) fn sys_call(f: impl FnOnce(&'static Device) -> HI_S32) -> HI_S32 {
+    guard(HI_ERR_SYS_BUSY, || match engine::global() {
+        Ok(d) => f(d),
+        Err(e) => sys_err(e),
+    })
+}
+
+/// Run a `HI_MPI_VB_*` body with the device, inside the panic guard.
+pub(crate) fn vb_call(f: impl FnOnce(&'static Device) -> HI_S32) -> HI_S32 {
+    guard(HI_ERR_VB_BUSY, || match engine::global() {
+        Ok(d) => f(d),
+        Err(e) => vb_err(e),
+    })
+}
 
 /// `HI_DEF_ERR(HI_ID_VB, EN_ERR_LEVEL_ERROR, EN_ERR_NOT_SUPPORT)`; the
 /// vendor header names no constant for it.

@@ -3,7 +3,7 @@
 
 use super::hi_comm_sys::*;
 use super::hi_type::*;
-use super::{sys_err, sys_state, ZONE_DEFAULT};
+use super::{sys_call, sys_err, sys_state, MAP_MMAP, ZONE_DEFAULT};
 use crate::engine::{self, attr, AllocReq, SyncDir};
 use crate::ffi::{guard, opt_str};
 use std::ffi::c_void;
@@ -88,9 +88,12 @@ unsafe fn mmz_alloc(
         return HI_ERR_SYS_ILLEGAL_PARAM;
     }
     // SAFETY: caller passes NULL or NUL-terminated strings.
-    let (Ok(mmb), Ok(zone)) = (unsafe { opt_str(mmb) }, unsafe { opt_str(zone) }) else {
+    let Ok(zone) = (unsafe { opt_str(zone) }) else {
         return HI_ERR_SYS_ILLEGAL_PARAM;
     };
+    // The driver keeps any bytes as a block name; zone names must match.
+    // SAFETY: as above.
+    let mmb = unsafe { crate::ffi::lossy_str(mmb) };
     let dev = match engine::global() {
         Ok(d) => d,
         Err(e) => return sys_err(e),
@@ -102,7 +105,7 @@ unsafe fn mmz_alloc(
         size: len as u64,
         align: 0,
         attrs: if cached { attr::CACHED } else { 0 },
-        name: mmb.unwrap_or(""),
+        name: &mmb,
     };
     match dev.alloc_mapped(&req) {
         Ok((b, m)) => {
@@ -159,11 +162,7 @@ pub unsafe extern "C" fn HI_MPI_SYS_MmzAlloc_Cached(
 /// it must be the address `MmzAlloc` returned for that block.
 #[no_mangle]
 pub extern "C" fn HI_MPI_SYS_MmzFree(u64PhyAddr: HI_U64, pVirAddr: *mut c_void) -> HI_S32 {
-    guard(HI_ERR_SYS_BUSY, || {
-        let dev = match engine::global() {
-            Ok(d) => d,
-            Err(e) => return sys_err(e),
-        };
+    sys_call(|dev| {
         let (b, off) = match dev.find_phys(u64PhyAddr) {
             Ok(x) => x,
             Err(_) => return HI_ERR_SYS_ILLEGAL_PARAM,
@@ -206,7 +205,11 @@ fn flush(phys: HI_U64, vir: *mut c_void, size: HI_U32, need_cached_map: bool) ->
         Ok(m) => m,
         Err(_) => return HI_ERR_SYS_ILLEGAL_PARAM,
     };
-    if m.phys != phys || (size as usize) > m.len || (need_cached_map && !m.cached) {
+    // The range must be mapped by this view: up to the end of the page
+    // holding its last byte (the driver translates both ends).
+    let end = m.phys + m.len as u64;
+    let mapped = m.len as u64 + (end.next_multiple_of(4096) - end);
+    if m.phys != phys || size as u64 > mapped || (need_cached_map && !m.cached) {
         return HI_ERR_SYS_ILLEGAL_PARAM;
     }
     match dev.sync(m.buf, m.offset, size as u64, SyncDir::Both) {
@@ -230,7 +233,7 @@ fn mmap(phys: HI_U64, size: HI_U32, cached: bool) -> *mut c_void {
     let Ok((b, off)) = dev.find_phys(phys) else {
         return std::ptr::null_mut();
     };
-    match dev.map(b.id, off, size as u64, cached) {
+    match dev.map(b.id, off, size as u64, cached, MAP_MMAP) {
         Ok(m) => m.addr as *mut c_void,
         Err(_) => std::ptr::null_mut(),
     }
@@ -260,11 +263,13 @@ pub extern "C" fn HI_MPI_SYS_Munmap(pVirAddr: *mut c_void, u32Size: HI_U32) -> H
             Ok(d) => d,
             Err(e) => return sys_err(e),
         };
+        // Only views made by Mmap/MmapCache: not MmzAlloc's own mapping,
+        // not a VB pool's.
         match dev.mapping_at(pVirAddr as usize) {
-            Ok(m) if u32Size != 0 && u32Size as usize <= m.len => {}
+            Ok(m) if m.tag == MAP_MMAP && u32Size != 0 && u32Size as usize <= m.len => {}
             _ => return HI_ERR_SYS_ILLEGAL_PARAM,
         }
-        match dev.unmap(pVirAddr as usize) {
+        match dev.unmap(pVirAddr as usize, MAP_MMAP) {
             Ok(()) => HI_SUCCESS,
             Err(_) => HI_ERR_SYS_ILLEGAL_PARAM,
         }

@@ -3,11 +3,11 @@
 
 use super::hi_comm_vb::*;
 use super::hi_type::*;
-use super::{vb_err, vb_state, TAG_VB_COMMON, TAG_VB_PRIVATE};
+use super::{vb_call, vb_err, vb_state, MAP_VB_POOL, TAG_VB_COMMON, TAG_VB_PRIVATE};
 use crate::engine::{self, attr, BlockRef, Device, PoolId, PoolReq};
 use crate::ffi::guard;
 use crate::Error;
-use std::ffi::{c_void, CStr};
+use std::ffi::c_void;
 
 /// Most blocks one pool may have: a `VB_BLK` keeps the index in 16 bits.
 pub(crate) const MAX_BLOCKS_PER_POOL: u32 = 0xFFFF;
@@ -45,14 +45,17 @@ fn check_pool_cfg(c: &VB_POOL_CONFIG_S) -> Result<Option<String>, Error> {
 
 fn create(dev: &Device, c: &VB_POOL_CONFIG_S, tag: u32, name: &str) -> Result<PoolId, Error> {
     let zone = check_pool_cfg(c)?;
-    let info = dev.pool_create(&PoolReq {
-        zone: Some(zone.as_deref().unwrap_or(super::ZONE_DEFAULT)),
-        blk_size: c.u64BlkSize,
-        blk_cnt: c.u32BlkCnt,
-        attrs: if c.enRemapMode == VB_REMAP_MODE_CACHED { attr::CACHED } else { 0 },
-        name,
-        tag,
-    })?;
+    let info = dev
+        .pool_create(&PoolReq {
+            zone: Some(zone.as_deref().unwrap_or(super::ZONE_DEFAULT)),
+            blk_size: c.u64BlkSize,
+            blk_cnt: c.u32BlkCnt,
+            attrs: if c.enRemapMode == VB_REMAP_MODE_CACHED { attr::CACHED } else { 0 },
+            name,
+            tag,
+        })
+        // An unknown zone is a bad parameter, not a missing pool.
+        .map_err(|e| if e == Error::NotFound { Error::InvalidArgument } else { e })?;
     Ok(info.id)
 }
 
@@ -109,11 +112,7 @@ pub unsafe extern "C" fn HI_MPI_VB_GetConfig(pstVbConfig: *mut VB_CONFIG_S) -> H
 /// common pools on this device, join them instead.
 #[no_mangle]
 pub extern "C" fn HI_MPI_VB_Init() -> HI_S32 {
-    guard(HI_ERR_VB_BUSY, || {
-        let dev = match engine::global() {
-            Ok(d) => d,
-            Err(e) => return vb_err(e),
-        };
+    vb_call(|dev| {
         let mut s = vb_state();
         if s.inited {
             return HI_SUCCESS;
@@ -173,7 +172,7 @@ pub extern "C" fn HI_MPI_VB_Exit() -> HI_S32 {
             }
         }
         for id in std::mem::take(&mut s.common) {
-            s.mapped.remove(&id.index).map(|a| dev.unmap(a));
+            s.mapped.remove(&id.index).map(|a| dev.unmap(a, MAP_VB_POOL));
             let _ = dev.pool_destroy(id);
         }
         s.inited = false;
@@ -219,11 +218,7 @@ fn private_pool(dev: &Device, pool: VB_POOL) -> Result<PoolId, HI_S32> {
 /// Destroy a private pool; `HI_ERR_VB_BUSY` while blocks are out.
 #[no_mangle]
 pub extern "C" fn HI_MPI_VB_DestroyPool(Pool: VB_POOL) -> HI_S32 {
-    guard(HI_ERR_VB_BUSY, || {
-        let dev = match engine::global() {
-            Ok(d) => d,
-            Err(e) => return vb_err(e),
-        };
+    vb_call(|dev| {
         let id = match private_pool(dev, Pool) {
             Ok(id) => id,
             Err(c) => return c,
@@ -235,7 +230,7 @@ pub extern "C" fn HI_MPI_VB_DestroyPool(Pool: VB_POOL) -> HI_S32 {
             Err(e) => return vb_err(e),
         }
         if let Some(a) = vb_state().mapped.remove(&id.index) {
-            let _ = dev.unmap(a);
+            let _ = dev.unmap(a, MAP_VB_POOL);
         }
         match dev.pool_destroy(id) {
             Ok(()) => HI_SUCCESS,
@@ -257,14 +252,12 @@ pub unsafe extern "C" fn HI_MPI_VB_GetBlock(Pool: VB_POOL, u64BlkSize: HI_U64, p
             return VB_INVALID_HANDLE;
         }
         let r = if Pool == VB_INVALID_POOLID {
-            if !pcMmzName.is_null() {
-                // SAFETY: caller passes a NUL-terminated string.
-                let want = unsafe { CStr::from_ptr(pcMmzName) }.to_string_lossy().into_owned();
-                if !want.is_empty() && !dev.zones().is_ok_and(|z| z.iter().any(|z| z.name == want)) {
-                    return VB_INVALID_HANDLE;
-                }
-            }
-            dev.pool_get_fitting(TAG_VB_COMMON, u64BlkSize)
+            // SAFETY: caller passes NULL or a NUL-terminated string.
+            let zone = match unsafe { crate::ffi::opt_str(pcMmzName) } {
+                Ok(z) => z,
+                Err(()) => return VB_INVALID_HANDLE,
+            };
+            dev.pool_get_fitting(TAG_VB_COMMON, u64BlkSize, zone)
         } else {
             let Ok(id) = private_pool(dev, Pool) else {
                 return VB_INVALID_HANDLE;
@@ -281,15 +274,9 @@ pub unsafe extern "C" fn HI_MPI_VB_GetBlock(Pool: VB_POOL, u64BlkSize: HI_U64, p
 /// Return a block (drop one user).
 #[no_mangle]
 pub extern "C" fn HI_MPI_VB_ReleaseBlock(Block: VB_BLK) -> HI_S32 {
-    guard(HI_ERR_VB_BUSY, || {
-        let dev = match engine::global() {
-            Ok(d) => d,
-            Err(e) => return vb_err(e),
-        };
-        match decode(dev, Block).and_then(|b| dev.pool_release(b)) {
-            Ok(()) => HI_SUCCESS,
-            Err(_) => HI_ERR_VB_ILLEGAL_PARAM,
-        }
+    vb_call(|dev| match decode(dev, Block).and_then(|b| dev.pool_release(b)) {
+        Ok(()) => HI_SUCCESS,
+        Err(_) => HI_ERR_VB_ILLEGAL_PARAM,
     })
 }
 
@@ -332,26 +319,16 @@ pub extern "C" fn HI_MPI_VB_Handle2PoolId(Block: VB_BLK) -> VB_POOL {
 /// Number of users of a block.
 #[no_mangle]
 pub extern "C" fn HI_MPI_VB_InquireUserCnt(Block: VB_BLK) -> HI_S32 {
-    guard(HI_ERR_VB_BUSY, || {
-        let dev = match engine::global() {
-            Ok(d) => d,
-            Err(e) => return vb_err(e),
-        };
-        match decode(dev, Block).and_then(|b| dev.pool_users(b)) {
-            Ok(u) if u > 0 => u as HI_S32,
-            _ => HI_ERR_VB_ILLEGAL_PARAM,
-        }
+    vb_call(|dev| match decode(dev, Block).and_then(|b| dev.pool_users(b)) {
+        Ok(u) if u > 0 => u as HI_S32,
+        _ => HI_ERR_VB_ILLEGAL_PARAM,
     })
 }
 
 /// Map a whole pool into this process (for `HI_MPI_VB_GetBlockVirAddr`).
 #[no_mangle]
 pub extern "C" fn HI_MPI_VB_MmapPool(Pool: VB_POOL) -> HI_S32 {
-    guard(HI_ERR_VB_BUSY, || {
-        let dev = match engine::global() {
-            Ok(d) => d,
-            Err(e) => return vb_err(e),
-        };
+    vb_call(|dev| {
         let id = match private_pool(dev, Pool) {
             Ok(id) => id,
             Err(c) => return c,
@@ -364,7 +341,7 @@ pub extern "C" fn HI_MPI_VB_MmapPool(Pool: VB_POOL) -> HI_S32 {
             Ok(i) => i,
             Err(e) => return vb_err(e),
         };
-        match dev.map(info.buf.id, 0, info.buf.size, info.buf.attrs & attr::CACHED != 0) {
+        match dev.map(info.buf.id, 0, info.buf.size, info.buf.attrs & attr::CACHED != 0, MAP_VB_POOL) {
             Ok(m) => {
                 s.mapped.insert(id.index, m.addr);
                 HI_SUCCESS
@@ -377,18 +354,14 @@ pub extern "C" fn HI_MPI_VB_MmapPool(Pool: VB_POOL) -> HI_S32 {
 /// Undo `HI_MPI_VB_MmapPool`.
 #[no_mangle]
 pub extern "C" fn HI_MPI_VB_MunmapPool(Pool: VB_POOL) -> HI_S32 {
-    guard(HI_ERR_VB_BUSY, || {
-        let dev = match engine::global() {
-            Ok(d) => d,
-            Err(e) => return vb_err(e),
-        };
+    vb_call(|dev| {
         let id = match private_pool(dev, Pool) {
             Ok(id) => id,
             Err(c) => return c,
         };
         match vb_state().mapped.remove(&id.index) {
             Some(a) => {
-                let _ = dev.unmap(a);
+                let _ = dev.unmap(a, MAP_VB_POOL);
                 HI_SUCCESS
             }
             None => HI_ERR_VB_NOT_PERM,

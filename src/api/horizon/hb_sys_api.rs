@@ -9,6 +9,9 @@ use std::collections::HashMap;
 use std::ffi::{c_char, c_void};
 use std::sync::Mutex;
 
+/// Tag of mappings `hbSysRegisterMem` makes.
+const MAP_REGISTER: u32 = 0x4842_0001;
+
 fn code(e: Error) -> i32 {
     match e {
         Error::OutOfMemory | Error::LimitReached => HB_SYS_OUT_OF_MEMORY,
@@ -141,7 +144,7 @@ pub unsafe extern "C" fn hbSysFreeMem(mem: *mut hbSysMem) -> i32 {
             return HB_SYS_INVALID_ARGUMENT;
         }
         let map = match resolve(dev, m) {
-            Ok(map) if map.offset == 0 => map,
+            Ok(map) if map.offset == 0 && map.tag == engine::MAP_ALLOC => map,
             Ok(_) => return HB_SYS_INVALID_ARGUMENT,
             Err(e) => return code(e),
         };
@@ -238,7 +241,7 @@ pub unsafe extern "C" fn hbSysRegisterMem(mem: *mut hbSysMem) -> i32 {
             return HB_SYS_REGISTER_MEM_FAILED;
         }
         let made = if m.virAddr.is_null() {
-            match dev.map(b.id, off, m.memSize as u64, true) {
+            match dev.map(b.id, off, m.memSize as u64, true, MAP_REGISTER) {
                 Ok(map) => {
                     m.virAddr = map.addr as *mut c_void;
                     Some(map.addr)
@@ -271,7 +274,7 @@ pub unsafe extern "C" fn hbSysUnregisterMem(mem: *mut hbSysMem) -> i32 {
             return HB_SYS_INVALID_ARGUMENT;
         };
         if let (Some(a), Ok(dev)) = (made, engine::global()) {
-            let _ = dev.unmap(a);
+            let _ = dev.unmap(a, MAP_REGISTER);
         }
         HB_SYS_SUCCESS
     })
