@@ -1,5 +1,6 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
+pub mod cprog;
 
 use accelmem::engine::{Config, Device};
 use std::sync::atomic::{AtomicU32, Ordering};
