@@ -127,3 +127,52 @@ fn pools() {
     d.check().unwrap();
     assert_eq!(d.zones().unwrap()[0].used, 0);
 }
+
+#[test]
+fn subpool_carves_chunks_and_trims() {
+    use accelmem::engine::{SubPool, SubPoolCfg};
+    let t = TestDevice::new("subpool", "anonymous,0,0x44000000,16M");
+    let d = t.dev();
+    let mut p = SubPool::new(
+        d,
+        SubPoolCfg {
+            zone: None,
+            chunk: 1 << 20,
+            unit: 256,
+            attrs: 0,
+            name: "sub".into(),
+            tag: 42,
+            guard_view: true,
+            max_bytes: 4 << 20,
+            max_blocks_per_chunk: 1024,
+        },
+    )
+    .unwrap();
+    let a = p.alloc(1).unwrap();
+    let b = p.alloc(300).unwrap();
+    assert_eq!((a.len, b.len), (256, 512));
+    assert_eq!(b.offset, 256);
+    assert_eq!(p.reserved(), 1 << 20);
+    // The handed-out address is a no-access view; the rw view has the bytes.
+    assert_ne!(a.addr, a.rw);
+    // SAFETY: rw views 512 bytes of b.
+    unsafe { std::ptr::write_bytes(b.rw as *mut u8, 9, 512) };
+    assert_eq!(d.find_addr(b.addr).unwrap().phys, b.phys);
+    assert_eq!(p.find(b.addr + 511), Some(b));
+    assert_eq!(p.find(b.addr + 512), None);
+    // A block bigger than a chunk gets its own chunk; the limit holds.
+    let big = p.alloc(2 << 20).unwrap();
+    assert_eq!(p.reserved(), 3 << 20);
+    assert_eq!(p.alloc(2 << 20), Err(Error::OutOfMemory));
+    p.free(big.addr).unwrap();
+    assert_eq!(p.free(big.addr), Err(Error::NotFound));
+    p.trim_to(0);
+    assert_eq!(p.reserved(), 1 << 20, "the chunk with live blocks stays");
+    p.free(a.addr).unwrap();
+    p.free(b.addr).unwrap();
+    assert_eq!(p.used(), 0);
+    p.trim_to(0);
+    assert_eq!(p.reserved(), 0);
+    assert_eq!(d.zones().unwrap()[0].used, 0);
+    d.check().unwrap();
+}

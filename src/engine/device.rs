@@ -8,7 +8,7 @@ use super::tlsf::{Arena, NIL};
 use crate::backend::emulated::Emulated;
 use crate::backend::{Backend, BufKey, SyncFlags};
 use crate::error::{Error, Result};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::sync::{Mutex, MutexGuard};
 
@@ -78,8 +78,17 @@ pub struct MapInfo {
 /// Tag of the mapping [`Device::alloc_mapped`] makes.
 pub const MAP_ALLOC: u32 = 0;
 
+/// CPU access to a mapping.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Prot {
+    ReadWrite,
+    /// Reserved address range that faults on access.
+    None,
+}
+
 #[derive(Clone, Copy, Debug)]
 struct MapRec {
+    prot: Prot,
     info: MapInfo,
     base: usize,
     map_len: usize,
@@ -101,6 +110,8 @@ pub enum SyncDir {
 struct Local {
     /// Mappings keyed by the address handed out.
     maps: BTreeMap<usize, MapRec>,
+    /// Addresses of each buffer's mappings, so reuse and removal never scan.
+    by_buf: HashMap<BufId, Vec<usize>>,
     /// The pid whose process table entry is known present.
     registered: i32,
 }
@@ -319,7 +330,7 @@ impl Device {
 
     pub(crate) fn forget_maps(&self, id: BufId) {
         let mut l = self.local();
-        let gone: Vec<usize> = l.maps.iter().filter(|(_, m)| m.info.buf == id).map(|(&a, _)| a).collect();
+        let gone = l.by_buf.remove(&id).unwrap_or_default();
         for a in gone {
             if let Some(m) = l.maps.remove(&a) {
                 // SAFETY: base/map_len are a mapping we made and still own.
@@ -347,6 +358,13 @@ impl Device {
     /// range again with the same cache type and tag returns the same address
     /// and counts a reference.
     pub fn map(&self, id: BufId, offset: u64, len: u64, cached: bool, tag: u32) -> Result<MapInfo> {
+        self.map_prot(id, offset, len, cached, tag, Prot::ReadWrite)
+    }
+
+    /// As [`Device::map`], choosing the CPU protection: `Prot::None` gives
+    /// an address that names the buffer but faults on any CPU access (a
+    /// device pointer).
+    pub fn map_prot(&self, id: BufId, offset: u64, len: u64, cached: bool, tag: u32, prot: Prot) -> Result<MapInfo> {
         let (info, _) = {
             let g = self.lock()?;
             let bi = g.live(id)?;
@@ -357,9 +375,12 @@ impl Device {
         }
         {
             let mut l = self.local();
-            if let Some(m) = l.maps.values_mut().find(|m| {
-                m.info.buf == id && m.info.offset == offset && m.info.len as u64 == len && m.info.cached == cached && m.info.tag == tag
-            }) {
+            let same = |m: &MapRec| {
+                m.info.offset == offset && m.info.len as u64 == len && m.info.cached == cached && m.info.tag == tag && m.prot == prot
+            };
+            let hit = l.by_buf.get(&id).and_then(|v| v.iter().copied().find(|a| l.maps.get(a).is_some_and(same)));
+            if let Some(a) = hit {
+                let m = l.maps.get_mut(&a).expect("indexed");
                 m.refs += 1;
                 return Ok(m.info);
             }
@@ -374,7 +395,10 @@ impl Device {
             libc::mmap(
                 std::ptr::null_mut(),
                 map_len,
-                libc::PROT_READ | libc::PROT_WRITE,
+                match prot {
+                    Prot::ReadWrite => libc::PROT_READ | libc::PROT_WRITE,
+                    Prot::None => libc::PROT_NONE,
+                },
                 libc::MAP_SHARED,
                 fd.as_raw_fd(),
                 start as libc::off_t,
@@ -392,13 +416,16 @@ impl Device {
             cached,
             tag,
         };
-        self.local().maps.insert(
+        let mut l = self.local();
+        l.by_buf.entry(id).or_default().push(mi.addr);
+        l.maps.insert(
             mi.addr,
             MapRec {
                 info: mi,
                 base: p as usize,
                 map_len,
                 refs: 1,
+                prot,
             },
         );
         Ok(mi)
@@ -423,6 +450,12 @@ impl Device {
         m.refs -= 1;
         if m.refs == 0 {
             let m = l.maps.remove(&addr).expect("present");
+            if let Some(v) = l.by_buf.get_mut(&m.info.buf) {
+                v.retain(|&a| a != addr);
+                if v.is_empty() {
+                    l.by_buf.remove(&m.info.buf);
+                }
+            }
             // SAFETY: a mapping we made and nobody else unmaps.
             unsafe { libc::munmap(m.base as *mut _, m.map_len) };
         }

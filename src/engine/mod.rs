@@ -13,11 +13,13 @@ pub mod listing;
 pub mod pool;
 pub mod process;
 pub(crate) mod shared;
+pub mod subpool;
 pub mod tlsf;
 
 pub use config::{Config, ZoneSpec, GRAIN};
-pub use device::{attr, AllocReq, BufId, BufInfo, Device, MapInfo, SyncDir, ZoneInfo, MAP_ALLOC};
+pub use device::{attr, AllocReq, BufId, BufInfo, Device, MapInfo, Prot, SyncDir, ZoneInfo, MAP_ALLOC};
 pub use pool::{BlockRef, PoolId, PoolInfo, PoolReq};
+pub use subpool::{SubBlock, SubPool, SubPoolCfg};
 
 use crate::error::{Error, Result};
 use std::any::Any;
