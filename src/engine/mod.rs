@@ -48,6 +48,16 @@ thread_local! {
     static FORK_HELD: RefCell<Vec<Box<dyn Any>>> = const { RefCell::new(Vec::new()) };
 }
 
+/// [`register_fork_lock`] once per `flag`. Not a `Once`: a child forked
+/// while another thread was inside a `Once` would wait on it forever; a
+/// flag seen unset just registers again (registration is idempotent).
+pub(crate) fn register_fork_lock_once(l: &'static dyn ForkLock, flag: &std::sync::atomic::AtomicBool) {
+    if !flag.load(std::sync::atomic::Ordering::Acquire) {
+        register_fork_lock(l);
+        flag.store(true, std::sync::atomic::Ordering::Release);
+    }
+}
+
 /// Have `l` held across every `fork()` of this process. Fronts register
 /// each lock they hold while calling into the engine.
 pub(crate) fn register_fork_lock(l: &'static dyn ForkLock) {
@@ -78,6 +88,20 @@ extern "C" fn fork_release() {
     });
 }
 
+/// Devices opened with [`open_static`], for the fork and exit handlers.
+static STATICS: Mutex<Vec<&'static Device>> = Mutex::new(Vec::new());
+
+/// Open a device for the rest of the process (a front's second device, such
+/// as an emulated GPU), with the same fork safety and exit report as
+/// [`global`].
+pub fn open_static(cfg: Config) -> Result<&'static Device> {
+    global()?;
+    let d: &'static Device = Box::leak(Box::new(Device::open(cfg)?));
+    register_fork_lock(d.local_lock());
+    STATICS.lock().unwrap_or_else(|p| p.into_inner()).push(d);
+    Ok(d)
+}
+
 /// At exit: report on stderr, in the MMZ driver's words, every block this
 /// process still holds (unless `ACCELMEM_LEAK_REPORT=0`). The blocks are
 /// reclaimed once the process is gone, as the driver frees them on close.
@@ -86,11 +110,16 @@ extern "C" fn exit_report() {
         if std::env::var_os("ACCELMEM_LEAK_REPORT").is_some_and(|v| v == "0") {
             return;
         }
-        let Some(Ok(d)) = GLOBAL.get() else { return };
-        let Ok(freed) = d.held_by_process() else { return };
+        let Some(Ok(g)) = GLOBAL.get() else { return };
         let pid = std::process::id();
-        for b in &freed {
+        for b in g.held_by_process().unwrap_or_default() {
             eprintln!("accelmem: MMB LEAK(pid={pid}): 0x{:X}, {} bytes, '{}'", b.phys, b.size, b.name);
+        }
+        let statics: Vec<&Device> = STATICS.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        for d in statics {
+            for b in d.held_by_process().unwrap_or_default() {
+                eprintln!("accelmem: LEAK(pid={pid}) on device '{}': 0x{:X}, {} bytes, '{}'", d.name(), b.phys, b.size, b.name);
+            }
         }
     })
 }

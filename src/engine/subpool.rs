@@ -242,7 +242,9 @@ impl<'d> SubPool<'d> {
     }
 
     /// Give back whole free chunks until at most `keep` bytes are reserved.
-    pub fn trim_to(&mut self, keep: u64) {
+    /// Returns the released chunks' handed-out ranges (address, length).
+    pub fn trim_to(&mut self, keep: u64) -> Vec<(usize, u64)> {
+        let mut gone = Vec::new();
         for ci in 0..self.chunks.len() {
             if self.reserved <= keep {
                 break;
@@ -250,29 +252,39 @@ impl<'d> SubPool<'d> {
             let free = self.chunks[ci].as_ref().is_some_and(|c| c.tlsf.used == 0);
             if free {
                 let c = self.chunks[ci].take().expect("checked");
-                self.release_chunk(c);
+                gone.push(self.release_chunk(c));
             }
         }
+        gone
     }
 
-    fn release_chunk(&mut self, c: Chunk) {
+    fn release_chunk(&mut self, c: Chunk) -> (usize, u64) {
+        let range = (c.view.unwrap_or(c.rw), c.buf.size);
         let _ = self.dev.unmap(c.rw, self.cfg.tag);
         if let Some(v) = c.view {
             let _ = self.dev.unmap(v, self.cfg.tag);
         }
         let _ = self.dev.free(c.buf.id);
         self.reserved -= c.buf.size;
+        range
     }
 
-    /// Free every block and chunk.
-    pub fn clear(&mut self) {
+    /// Free every block and chunk; returns the chunks' handed-out ranges.
+    pub fn clear(&mut self) -> Vec<(usize, u64)> {
         self.live.clear();
         self.used = 0;
+        let mut gone = Vec::new();
         for ci in 0..self.chunks.len() {
             if let Some(c) = self.chunks[ci].take() {
-                self.release_chunk(c);
+                gone.push(self.release_chunk(c));
             }
         }
+        gone
+    }
+
+    /// Handed-out addresses of the live blocks.
+    pub fn live_addrs(&self) -> Vec<usize> {
+        self.live.keys().copied().collect()
     }
 
     /// Bytes reserved from the zone.

@@ -216,7 +216,25 @@ impl Tlsf {
         }
     }
 
-    fn find_free(&self, len: u64) -> Option<u32> {
+    fn find_free(&self, ar: &Arena, len: u64) -> Option<u32> {
+        if let Some(d) = self.find_free_class(len) {
+            return Some(d);
+        }
+        // The good-fit search rounds up to the next class; the class holding
+        // `len` itself may still have a block long enough (e.g. the whole
+        // range, free, asked for whole). Walk that one list only on a miss.
+        let (fl, sl) = mapping(len);
+        let mut i = if fl < FL { self.heads[fl][sl] } else { NIL };
+        while i != NIL {
+            if ar.descs[i as usize].len >= len {
+                return Some(i);
+            }
+            i = ar.descs[i as usize].next_free;
+        }
+        None
+    }
+
+    fn find_free_class(&self, len: u64) -> Option<u32> {
         let (mut fl, sl) = mapping_search(len)?;
         let mut sl_map = self.sl_bitmap[fl] & (!0u32 << sl);
         if sl_map == 0 {
@@ -275,7 +293,7 @@ impl Tlsf {
         }
         // Any block of len+align-1 has an aligned start with len after it.
         let search = len.checked_add(align - 1).ok_or(Error::OutOfMemory)?;
-        let d = self.find_free(search).ok_or(Error::OutOfMemory)?;
+        let d = self.find_free(ar, search).ok_or(Error::OutOfMemory)?;
         // Reserve descriptors for both splits before changing anything, so
         // a full descriptor table fails cleanly.
         let (off0, blen) = (ar.descs[d as usize].off, ar.descs[d as usize].len);

@@ -105,8 +105,8 @@ static SYS: Mutex<SysState> = Mutex::new(SysState {
 static VB: Mutex<Option<VbState>> = Mutex::new(None);
 
 pub(crate) fn sys_state() -> MutexGuard<'static, SysState> {
-    static ONCE_SYS: std::sync::Once = std::sync::Once::new();
-    ONCE_SYS.call_once(|| crate::engine::register_fork_lock(&SYS));
+    static REG_SYS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    crate::engine::register_fork_lock_once(&SYS, &REG_SYS);
     SYS.lock().unwrap_or_else(|p| p.into_inner())
 }
 
@@ -126,8 +126,8 @@ impl std::ops::DerefMut for VbGuard {
 }
 
 pub(crate) fn vb_state() -> VbGuard {
-    static ONCE_VB: std::sync::Once = std::sync::Once::new();
-    ONCE_VB.call_once(|| crate::engine::register_fork_lock(&VB));
+    static REG_VB: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    crate::engine::register_fork_lock_once(&VB, &REG_VB);
     let mut g = VB.lock().unwrap_or_else(|p| p.into_inner());
     g.get_or_insert_with(VbState::default);
     VbGuard(g)

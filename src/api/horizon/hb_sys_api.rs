@@ -26,8 +26,8 @@ type Registrations = HashMap<u64, (u64, Option<usize>)>;
 static REGISTERED: Mutex<Option<Registrations>> = Mutex::new(None);
 
 fn with_registered<T>(f: impl FnOnce(&mut Registrations) -> T) -> T {
-    static ONCE_REGISTERED: std::sync::Once = std::sync::Once::new();
-    ONCE_REGISTERED.call_once(|| crate::engine::register_fork_lock(&REGISTERED));
+    static REG_REGISTERED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    crate::engine::register_fork_lock_once(&REGISTERED, &REG_REGISTERED);
     let mut g = REGISTERED.lock().unwrap_or_else(|p| p.into_inner());
     f(g.get_or_insert_with(HashMap::new))
 }
