@@ -378,7 +378,10 @@ impl Device {
             let same = |m: &MapRec| {
                 m.info.offset == offset && m.info.len as u64 == len && m.info.cached == cached && m.info.tag == tag && m.prot == prot
             };
-            let hit = l.by_buf.get(&id).and_then(|v| v.iter().copied().find(|a| l.maps.get(a).is_some_and(same)));
+            let hit = l
+                .by_buf
+                .get(&id)
+                .and_then(|v| v.iter().copied().find(|a| l.maps.get(a).is_some_and(same)));
             if let Some(a) = hit {
                 let m = l.maps.get_mut(&a).expect("indexed");
                 m.refs += 1;

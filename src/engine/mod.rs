@@ -118,7 +118,13 @@ extern "C" fn exit_report() {
         let statics: Vec<&Device> = STATICS.lock().unwrap_or_else(|p| p.into_inner()).clone();
         for d in statics {
             for b in d.held_by_process().unwrap_or_default() {
-                eprintln!("accelmem: LEAK(pid={pid}) on device '{}': 0x{:X}, {} bytes, '{}'", d.name(), b.phys, b.size, b.name);
+                eprintln!(
+                    "accelmem: LEAK(pid={pid}) on device '{}': 0x{:X}, {} bytes, '{}'",
+                    d.name(),
+                    b.phys,
+                    b.size,
+                    b.name
+                );
             }
         }
     })
