@@ -14,7 +14,32 @@ struct Header {
     sys_includes: &'static [&'static str],
     /// Text placed after the includes: macros cbindgen cannot express.
     raw: &'static str,
+    /// Text placed after the items.
+    trailer: &'static str,
+    /// Rust aliases not to emit, and the C spelling their uses get.
+    rename: &'static [(&'static str, &'static str)],
+    /// Emit `usize` as `size_t` (CUDA) rather than `uintptr_t` (MPP).
+    size_t: bool,
+    /// C++ default arguments: (function, parameter, `__dv` text).
+    defaults: &'static [(&'static str, &'static str, &'static str)],
+    /// Name structs and enums with tags too (`struct cudaDeviceProp`), as
+    /// CUDA's headers do; MPP's are anonymous typedefs.
+    tagged: bool,
 }
+
+const NONE: Header = Header {
+    out: "",
+    src: &[],
+    guard: "",
+    includes: &[],
+    sys_includes: &[],
+    raw: "",
+    trailer: "",
+    rename: &[],
+    size_t: false,
+    defaults: &[],
+    tagged: false,
+};
 
 const HEADERS: &[Header] = &[
     Header {
@@ -24,6 +49,7 @@ const HEADERS: &[Header] = &[
         includes: &[],
         sys_includes: &["stdint.h"],
         raw: "#define HI_VOID void\n#define HI_NULL 0L\n#ifndef NULL\n#define NULL 0L\n#endif\n",
+        ..NONE
     },
     Header {
         out: "hi_errno.h",
@@ -34,6 +60,7 @@ const HEADERS: &[Header] = &[
         raw: "/* | 1 | APP_ID (7 bits) | MOD_ID (8 bits) | ERR_LEVEL (3 bits) | ERR_ID (13 bits) | */\n\
               #define HI_DEF_ERR(module, level, errid) \\\n    \
               ((HI_S32)((HI_ERR_APPID) | ((HI_U32)(module) << 16U) | ((HI_U32)(level) << 13U) | ((HI_U32)(errid))))\n",
+        ..NONE
     },
     Header {
         out: "hi_defines.h",
@@ -42,6 +69,7 @@ const HEADERS: &[Header] = &[
         includes: &["hi_type.h"],
         sys_includes: &[],
         raw: "",
+        ..NONE
     },
     Header {
         out: "hi_common.h",
@@ -50,6 +78,7 @@ const HEADERS: &[Header] = &[
         includes: &["hi_type.h", "hi_defines.h", "hi_errno.h"],
         sys_includes: &[],
         raw: "",
+        ..NONE
     },
     Header {
         out: "hi_comm_sys.h",
@@ -58,6 +87,7 @@ const HEADERS: &[Header] = &[
         includes: &["hi_type.h", "hi_errno.h", "hi_common.h"],
         sys_includes: &[],
         raw: "",
+        ..NONE
     },
     Header {
         out: "mpi_sys.h",
@@ -66,6 +96,7 @@ const HEADERS: &[Header] = &[
         includes: &["hi_type.h", "hi_common.h", "hi_comm_sys.h"],
         sys_includes: &[],
         raw: "",
+        ..NONE
     },
     Header {
         out: "hi_comm_vb.h",
@@ -74,6 +105,7 @@ const HEADERS: &[Header] = &[
         includes: &["hi_type.h", "hi_errno.h", "hi_common.h", "hi_defines.h"],
         sys_includes: &[],
         raw: "#define RESERVE_MMZ_NAME \"window\"\n",
+        ..NONE
     },
     Header {
         out: "mpi_vb.h",
@@ -82,6 +114,53 @@ const HEADERS: &[Header] = &[
         includes: &["hi_type.h", "hi_common.h", "hi_comm_vb.h"],
         sys_includes: &[],
         raw: "",
+        ..NONE
+    },
+    Header {
+        out: "driver_types.h",
+        src: &["src/api/cuda/driver_types.rs"],
+        guard: "__DRIVER_TYPES_H__",
+        sys_includes: &["stddef.h"],
+        trailer: "typedef enum cudaError cudaError_t;\n\
+                  #define cudaStreamLegacy ((cudaStream_t)0x1)\n\
+                  #define cudaStreamPerThread ((cudaStream_t)0x2)\n",
+        rename: &[("cudaError_t", "cudaError_t")],
+        size_t: true,
+        tagged: true,
+        ..NONE
+    },
+    Header {
+        out: "cuda_runtime_api.h",
+        src: &["src/api/cuda/cuda_runtime_api.rs"],
+        guard: "__CUDA_RUNTIME_API_H__",
+        includes: &["driver_types.h"],
+        sys_includes: &["stddef.h"],
+        raw: CUDA_RUNTIME_API_RAW,
+        rename: &[
+            ("cudaMemcpyKind_t", "enum cudaMemcpyKind"),
+            ("cudaDeviceAttr_t", "enum cudaDeviceAttr"),
+            ("cudaMemPoolAttr_t", "enum cudaMemPoolAttr"),
+        ],
+        size_t: true,
+        defaults: &[
+            ("cudaMemcpyAsync", "stream", "0"),
+            ("cudaMemcpy2DAsync", "stream", "0"),
+            ("cudaMemsetAsync", "stream", "0"),
+            ("cudaMemset2DAsync", "stream", "0"),
+            ("cudaEventRecord", "stream", "0"),
+            ("cudaMallocManaged", "flags", "cudaMemAttachGlobal"),
+        ],
+        ..NONE
+    },
+    Header {
+        out: "cuda_runtime.h",
+        src: &["src/api/cuda/cuda_runtime.rs"],
+        guard: "__CUDA_RUNTIME_H__",
+        includes: &["cuda_runtime_api.h"],
+        trailer: CUDA_RUNTIME_CXX,
+        size_t: true,
+        tagged: true,
+        ..NONE
     },
     Header {
         out: "dnn/hb_sys.h",
@@ -90,8 +169,68 @@ const HEADERS: &[Header] = &[
         includes: &[],
         sys_includes: &["stdint.h"],
         raw: "",
+        ..NONE
     },
 ];
+
+/// Macros of `cuda_runtime_api.h`: the version, C++ default arguments, the
+/// CUDA 12 `_v2` name and the per-thread-default-stream names.
+const CUDA_RUNTIME_API_RAW: &str = "#define CUDART_VERSION 12090
+#if defined(__cplusplus)
+#define __dv(v) = v
+#else
+#define __dv(v)
+#endif
+#define cudaGetDeviceProperties cudaGetDeviceProperties_v2
+#if defined(CUDA_API_PER_THREAD_DEFAULT_STREAM)
+#define cudaMemcpy cudaMemcpy_ptds
+#define cudaMemcpy2D cudaMemcpy2D_ptds
+#define cudaMemset cudaMemset_ptds
+#define cudaMemset2D cudaMemset2D_ptds
+#define cudaMemcpyAsync cudaMemcpyAsync_ptsz
+#define cudaMemcpy2DAsync cudaMemcpy2DAsync_ptsz
+#define cudaMemsetAsync cudaMemsetAsync_ptsz
+#define cudaMemset2DAsync cudaMemset2DAsync_ptsz
+#define cudaStreamQuery cudaStreamQuery_ptsz
+#define cudaStreamSynchronize cudaStreamSynchronize_ptsz
+#define cudaEventRecord cudaEventRecord_ptsz
+#define cudaMallocAsync cudaMallocAsync_ptsz
+#define cudaFreeAsync cudaFreeAsync_ptsz
+#endif
+";
+
+/// The C++ conveniences of `cuda_runtime.h`: typed allocation templates and
+/// the overloads that forward to other entry points.
+const CUDA_RUNTIME_CXX: &str = "#if defined(__cplusplus)
+static inline cudaError_t cudaEventCreate(cudaEvent_t *event, unsigned int flags) {
+  return ::cudaEventCreateWithFlags(event, flags);
+}
+static inline cudaError_t cudaMallocHost(void **ptr, size_t size, unsigned int flags) {
+  return ::cudaHostAlloc(ptr, size, flags);
+}
+template <class T> static inline cudaError_t cudaMallocHost(T **ptr, size_t size, unsigned int flags = 0) {
+  return ::cudaMallocHost((void **)(void *)ptr, size, flags);
+}
+template <class T> static inline cudaError_t cudaHostAlloc(T **ptr, size_t size, unsigned int flags) {
+  return ::cudaHostAlloc((void **)(void *)ptr, size, flags);
+}
+template <class T> static inline cudaError_t cudaHostGetDevicePointer(T **pDevice, void *pHost, unsigned int flags) {
+  return ::cudaHostGetDevicePointer((void **)(void *)pDevice, pHost, flags);
+}
+template <class T> static inline cudaError_t cudaMalloc(T **devPtr, size_t size) {
+  return ::cudaMalloc((void **)(void *)devPtr, size);
+}
+template <class T> static inline cudaError_t cudaMallocPitch(T **devPtr, size_t *pitch, size_t width, size_t height) {
+  return ::cudaMallocPitch((void **)(void *)devPtr, pitch, width, height);
+}
+template <class T> static inline cudaError_t cudaMallocManaged(T **devPtr, size_t size, unsigned int flags = cudaMemAttachGlobal) {
+  return ::cudaMallocManaged((void **)(void *)devPtr, size, flags);
+}
+template <class T> static inline cudaError_t cudaMallocAsync(T **ptr, size_t size, cudaStream_t stream) {
+  return ::cudaMallocAsync((void **)(void *)ptr, size, stream);
+}
+#endif
+";
 
 fn generate(h: &Header) -> String {
     let mut cfg = cbindgen::Config {
@@ -106,10 +245,10 @@ fn generate(h: &Header) -> String {
             "/* Generated by cbindgen from accelmem's Rust definitions (tests/headers.rs).\n * Do not edit: change the Rust source and run ACCELMEM_BLESS=1 cargo test --test headers. */"
                 .to_string(),
         ),
-        style: cbindgen::Style::Type,
+        style: if h.tagged { cbindgen::Style::Both } else { cbindgen::Style::Type },
         documentation: true,
         documentation_style: cbindgen::DocumentationStyle::C,
-        usize_is_size_t: false,
+        usize_is_size_t: h.size_t,
         ..cbindgen::Config::default()
     };
     cfg.enumeration.prefix_with_name = false;
@@ -130,10 +269,18 @@ fn generate(h: &Header) -> String {
             let rest = l
                 .strip_prefix("pub type ")
                 .or(l.strip_prefix("pub struct "))
-                .or(l.strip_prefix("pub const "))?;
+                .or(l.strip_prefix("pub const "))
+                .or(l.strip_prefix("pub enum "))?;
             Some(rest.split(|c: char| !(c.is_alphanumeric() || c == '_')).next()?.to_string())
         })
         .collect();
+    for (from, to) in h.rename {
+        cfg.export.exclude.push(from.to_string());
+        cfg.export.include.retain(|i| i != from);
+        if from != to {
+            cfg.export.rename.insert(from.to_string(), to.to_string());
+        }
+    }
     let mut b = cbindgen::Builder::new().with_config(cfg);
     for f in h.src {
         b = b.with_src(root.join(f));
@@ -141,7 +288,24 @@ fn generate(h: &Header) -> String {
     let b = b.generate().unwrap_or_else(|e| panic!("{:?}: {e}", h.src));
     let mut out = Vec::new();
     b.write(&mut out);
-    tidy(&String::from_utf8(out).unwrap())
+    let text = with_defaults(&tidy(&String::from_utf8(out).unwrap()), h.defaults);
+    // The trailer goes inside the include guard (cbindgen's own trailer
+    // would follow the guard's #endif).
+    let end = text.rfind("#endif").expect("include guard");
+    format!("{}{}{}", &text[..end], h.trailer, &text[end..])
+}
+
+/// Add `__dv(...)` C++ default arguments to the named parameters.
+fn with_defaults(text: &str, defaults: &[(&str, &str, &str)]) -> String {
+    let mut out = text.to_string();
+    for (func, param, value) in defaults {
+        let start = out.find(&format!(" {func}(")).unwrap_or_else(|| panic!("no prototype of {func}"));
+        let end = start + out[start..].find(");").expect("prototype end");
+        let proto = &out[start..end];
+        let at = proto.rfind(&format!(" {param}")).unwrap_or_else(|| panic!("{func} has no {param}")) + param.len() + 1;
+        out.insert_str(start + at, &format!(" __dv({value})"));
+    }
+    out
 }
 
 /// Spell constants as the vendors do: unsigned values above `INT_MAX` in hex

@@ -30,8 +30,13 @@ fn main() {
     args.retain(|a| a != "--json");
     match args.first().map(String::as_str) {
         Some("media-mem") => {
-            let dev = Device::open(cfg).unwrap_or_else(|e| {
-                eprintln!("accelmem: cannot open device: {e}");
+            let name = cfg.device.clone();
+            let dev = Device::open_existing(cfg).unwrap_or_else(|e| {
+                if e == accelmem::Error::NotFound {
+                    eprintln!("accelmem: no device '{name}': no process has opened it (set ACCELMEM_DEVICE or --device)");
+                } else {
+                    eprintln!("accelmem: cannot open device '{name}': {e}");
+                }
                 std::process::exit(1);
             });
             let zones = dev.zones().unwrap_or_else(|e| {

@@ -166,9 +166,20 @@ impl Device {
         Self::with_backend(cfg, backend)
     }
 
+    /// Open a device some process created already; `NotFound` if none did.
+    /// For observers (the listing), which must not create devices.
+    pub fn open_existing(cfg: Config) -> Result<Device> {
+        let backend = Box::new(Emulated::new(cfg.shm_dir.clone()));
+        Self::open_with(cfg, backend, false)
+    }
+
     /// Open with an explicit backend.
     pub fn with_backend(cfg: Config, backend: Box<dyn Backend>) -> Result<Device> {
-        let shared = Shared::open(&cfg)?;
+        Self::open_with(cfg, backend, true)
+    }
+
+    fn open_with(cfg: Config, backend: Box<dyn Backend>, create: bool) -> Result<Device> {
+        let shared = Shared::open(&cfg, create)?;
         let dev = Device {
             cfg,
             shared,

@@ -228,13 +228,14 @@ fn cpath(p: &std::path::Path) -> Result<CString> {
 }
 
 impl Shared {
-    /// Open or create the device's state file.
-    pub fn open(cfg: &Config) -> Result<Shared> {
+    /// Open the device's state file, creating it if `create`.
+    pub fn open(cfg: &Config, create: bool) -> Result<Shared> {
         cfg.validate()?;
         let path = cfg.shm_dir.join(format!("accelmem.{}.state", cfg.device));
         let c = cpath(&path)?;
+        let flags = libc::O_RDWR | libc::O_CLOEXEC | if create { libc::O_CREAT } else { 0 };
         // SAFETY: c is a valid NUL-terminated path.
-        let fd = unsafe { libc::open(c.as_ptr(), libc::O_RDWR | libc::O_CREAT | libc::O_CLOEXEC, 0o600) };
+        let fd = unsafe { libc::open(c.as_ptr(), flags, 0o600) };
         if fd < 0 {
             return Err(Error::last_os());
         }
@@ -245,13 +246,13 @@ impl Shared {
         if unsafe { libc::flock(fd.as_raw_fd(), libc::LOCK_EX) } != 0 {
             return Err(Error::last_os());
         }
-        let res = Self::open_locked(cfg, &fd, path);
+        let res = Self::open_locked(cfg, &fd, path, create);
         // SAFETY: valid fd.
         unsafe { libc::flock(fd.as_raw_fd(), libc::LOCK_UN) };
         res
     }
 
-    fn open_locked(cfg: &Config, fd: &OwnedFd, path: std::path::PathBuf) -> Result<Shared> {
+    fn open_locked(cfg: &Config, fd: &OwnedFd, path: std::path::PathBuf, create: bool) -> Result<Shared> {
         // SAFETY: an all-zero stat is a valid value to be overwritten.
         let mut st: libc::stat = unsafe { std::mem::zeroed() };
         // SAFETY: fd is valid; st is writable.
@@ -262,6 +263,9 @@ impl Shared {
             if let Some(s) = Self::map_existing(fd, st.st_size as usize, &path)? {
                 return Ok(s);
             }
+        }
+        if !create {
+            return Err(Error::NotFound);
         }
         Self::create(cfg, fd, path)
     }
