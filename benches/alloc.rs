@@ -149,6 +149,9 @@ impl Backend for NoBytes {
         Ok(())
     }
     fn sweep(&self, _: &str, _: &dyn Fn(u64) -> bool) {}
+    fn identify(&self, _: BorrowedFd<'_>) -> Option<(String, u64)> {
+        None
+    }
 }
 
 /// Free + alloc pairs per second at 10,000 and at 100 live blocks on one

@@ -163,6 +163,21 @@ const HEADERS: &[Header] = &[
         ..NONE
     },
     Header {
+        out: "rknn_api.h",
+        src: &["src/api/rockchip/rknn_api.rs", "src/api/rockchip/rknn_api_fns.rs"],
+        guard: "_RKNN_API_H",
+        sys_includes: &["stdint.h"],
+        rename: &[
+            ("rknn_tensor_format_t", "rknn_tensor_format"),
+            ("rknn_tensor_type_t", "rknn_tensor_type"),
+            ("rknn_tensor_qnt_type_t", "rknn_tensor_qnt_type"),
+            ("rknn_query_cmd_t", "rknn_query_cmd"),
+            ("rknn_mem_sync_mode_t", "rknn_mem_sync_mode"),
+            ("rknn_core_mask_t", "rknn_core_mask"),
+        ],
+        ..NONE
+    },
+    Header {
         out: "dnn/hb_sys.h",
         src: &["src/api/horizon/hb_sys.rs", "src/api/horizon/hb_sys_api.rs"],
         guard: "DNN_HB_SYS_H_",

@@ -4,3 +4,4 @@
 pub mod cuda;
 pub mod hisilicon;
 pub mod horizon;
+pub mod rockchip;

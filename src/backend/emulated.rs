@@ -88,6 +88,16 @@ impl Backend for Emulated {
         Ok(())
     }
 
+    fn identify(&self, fd: BorrowedFd<'_>) -> Option<(String, u64)> {
+        let target = std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd())).ok()?;
+        if target.parent()? != self.dir.as_path() {
+            return None;
+        }
+        let name = target.file_name()?.to_str()?;
+        let (dev, gen) = name.strip_prefix("accelmem.")?.rsplit_once('.')?;
+        Some((dev.to_string(), u64::from_str_radix(gen, 16).ok()?))
+    }
+
     fn sweep(&self, device: &str, live: &dyn Fn(u64) -> bool) {
         let prefix = format!("accelmem.{device}.");
         let Ok(rd) = std::fs::read_dir(&self.dir) else { return };

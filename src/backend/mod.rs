@@ -48,4 +48,7 @@ pub trait Backend: Send + Sync {
     fn sync(&self, fd: BorrowedFd<'_>, flags: SyncFlags) -> Result<()>;
     /// Remove objects of `device` that no buffer record names (after a crash).
     fn sweep(&self, device: &str, live: &dyn Fn(u64) -> bool);
+    /// If `fd` is one of this backend's buffer objects: its device and
+    /// generation.
+    fn identify(&self, fd: BorrowedFd<'_>) -> Option<(String, u64)>;
 }

@@ -259,6 +259,16 @@ impl Device {
         Ok(())
     }
 
+    /// Reserve a device-address range with no bytes behind it (an IOVA for
+    /// memory that lives elsewhere, e.g. an imported fd). It is listed and
+    /// freed like a buffer but cannot be mapped.
+    pub fn reserve(&self, req: &AllocReq) -> Result<BufInfo> {
+        self.alloc(&AllocReq {
+            attrs: req.attrs | attr::FOREIGN,
+            ..req.clone()
+        })
+    }
+
     /// Allocate a buffer. It is not mapped.
     pub fn alloc(&self, req: &AllocReq) -> Result<BufInfo> {
         if req.size == 0 {
@@ -310,10 +320,12 @@ impl Device {
             b.pool = NIL;
             put_name(&mut b.name, req.name);
         }
-        if let Err(e) = self.backend.create(self.key(gen), units * GRAIN) {
-            g.free_range(bi);
-            g.drop_buf(bi);
-            return Err(e);
+        if req.attrs & attr::FOREIGN == 0 {
+            if let Err(e) = self.backend.create(self.key(gen), units * GRAIN) {
+                g.free_range(bi);
+                g.drop_buf(bi);
+                return Err(e);
+            }
         }
         g.set_pagemap(bi, bi + 1);
         g.v.bufs[bi as usize].state = R_LIVE;
@@ -519,6 +531,23 @@ impl Device {
         self.backend.sync(fd.as_fd(), SyncFlags(SyncFlags::END | rw))
     }
 
+    /// The buffer whose object `fd` is (an fd from [`Device::export_fd`] or
+    /// opened by any process), if it belongs to this device.
+    pub fn find_fd(&self, fd: std::os::fd::BorrowedFd<'_>) -> Result<BufInfo> {
+        let (dev, gen) = self.backend.identify(fd).ok_or(Error::NotFound)?;
+        if dev != self.cfg.device {
+            return Err(Error::NotFound);
+        }
+        let g = self.lock()?;
+        let bi = (0..g.v.meta.buf_high)
+            .find(|&bi| {
+                let b = &g.v.bufs[bi as usize];
+                b.state == R_LIVE && b.gen == gen
+            })
+            .ok_or(Error::NotFound)?;
+        Ok(g.info(bi))
+    }
+
     /// A new fd for the buffer's object (dma-buf-like: maps it at 0).
     pub fn export_fd(&self, id: BufId) -> Result<OwnedFd> {
         self.buffer(id)?;
@@ -697,7 +726,9 @@ impl Guard<'_> {
         self.v.bufs[bi as usize].state = R_INIT;
         self.set_pagemap(bi, 0);
         self.free_range(bi);
-        self.dev.backend.release(self.dev.key(b.gen));
+        if b.attrs & attr::FOREIGN == 0 {
+            self.dev.backend.release(self.dev.key(b.gen));
+        }
         self.drop_buf(bi);
     }
 
