@@ -138,14 +138,14 @@ impl Backend for NoBytes {
     fn name(&self) -> &'static str {
         "none"
     }
-    fn create(&self, _: BufKey<'_>, _: u64) -> accelmem::Result<OwnedFd> {
+    fn create(&self, _: BufKey<'_>, _: u64, _: bool) -> accelmem::Result<OwnedFd> {
         Ok(self.0.as_fd().try_clone_to_owned()?)
     }
     fn open(&self, _: BufKey<'_>) -> accelmem::Result<OwnedFd> {
         Ok(self.0.as_fd().try_clone_to_owned()?)
     }
     fn release(&self, _: BufKey<'_>) {}
-    fn sync(&self, _: BorrowedFd<'_>, _: SyncFlags) -> accelmem::Result<()> {
+    fn sync(&self, _: BufKey<'_>, _: SyncFlags, _: u64, _: u64) -> accelmem::Result<()> {
         Ok(())
     }
     fn sweep(&self, _: &str, _: &dyn Fn(u64) -> bool) {}

@@ -46,7 +46,7 @@ impl Backend for Emulated {
         "emulated"
     }
 
-    fn create(&self, key: BufKey<'_>, size: u64) -> Result<OwnedFd> {
+    fn create(&self, key: BufKey<'_>, size: u64, _cached: bool) -> Result<OwnedFd> {
         let size = libc::off_t::try_from(size).map_err(|_| Error::OutOfMemory)?;
         let fd = self.open_flags(key, libc::O_CREAT | libc::O_EXCL).or_else(|e| {
             // A stale object from a crashed run: replace it.
@@ -77,7 +77,7 @@ impl Backend for Emulated {
         }
     }
 
-    fn sync(&self, _fd: BorrowedFd<'_>, flags: SyncFlags) -> Result<()> {
+    fn sync(&self, _key: BufKey<'_>, flags: SyncFlags, _offset: u64, _len: u64) -> Result<()> {
         if flags.0 & !SyncFlags::VALID != 0 || flags.0 & SyncFlags::RW == 0 {
             return Err(Error::InvalidArgument);
         }

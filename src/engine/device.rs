@@ -9,7 +9,7 @@ use crate::backend::emulated::Emulated;
 use crate::backend::{Backend, BufKey, SyncFlags};
 use crate::error::{Error, Result};
 use std::collections::{BTreeMap, HashMap};
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::OwnedFd;
 use std::sync::{Mutex, MutexGuard};
 
 /// Buffer attributes.
@@ -321,7 +321,7 @@ impl Device {
             put_name(&mut b.name, req.name);
         }
         if req.attrs & attr::FOREIGN == 0 {
-            if let Err(e) = self.backend.create(self.key(gen), units * GRAIN) {
+            if let Err(e) = self.backend.create(self.key(gen), units * GRAIN, req.attrs & attr::CACHED != 0) {
                 g.free_range(bi);
                 g.drop_buf(bi);
                 return Err(e);
@@ -411,28 +411,14 @@ impl Device {
                 return Ok(m.info);
             }
         }
-        let fd = self.backend.open(self.key(id.gen))?;
         let start = offset - offset % self.page as u64;
         let sub = (offset - start) as usize;
         let map_len = (sub + len as usize).div_ceil(self.page) * self.page;
-        // SAFETY: mapping a backing object of at least offset+len bytes;
-        // the result is checked.
-        let p = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                map_len,
-                match prot {
-                    Prot::ReadWrite => libc::PROT_READ | libc::PROT_WRITE,
-                    Prot::None => libc::PROT_NONE,
-                },
-                libc::MAP_SHARED,
-                fd.as_raw_fd(),
-                start as libc::off_t,
-            )
+        let bits = match prot {
+            Prot::ReadWrite => libc::PROT_READ | libc::PROT_WRITE,
+            Prot::None => libc::PROT_NONE,
         };
-        if p == libc::MAP_FAILED {
-            return Err(Error::last_os());
-        }
+        let p = self.backend.map(self.key(id.gen), start, map_len, bits)?;
         let mi = MapInfo {
             addr: p as usize + sub,
             len: len as usize,
@@ -521,14 +507,21 @@ impl Device {
         if info.attrs & attr::CACHED == 0 {
             return Ok(());
         }
-        let fd = self.backend.open(self.key(id.gen))?;
         let rw = match dir {
             SyncDir::ToDevice => SyncFlags::WRITE,
             SyncDir::FromDevice => SyncFlags::READ,
             SyncDir::Both => SyncFlags::RW,
         };
-        self.backend.sync(fd.as_fd(), SyncFlags(SyncFlags::START | rw))?;
-        self.backend.sync(fd.as_fd(), SyncFlags(SyncFlags::END | rw))
+        let key = self.key(id.gen);
+        self.backend.sync(key, SyncFlags(SyncFlags::START | rw), offset, len)?;
+        self.backend.sync(key, SyncFlags(SyncFlags::END | rw), offset, len)
+    }
+
+    /// The address the device uses for a buffer: the backend's (a real
+    /// IOVA) if it has one, else the zone address.
+    pub fn device_addr(&self, id: BufId) -> Result<u64> {
+        let info = self.buffer(id)?;
+        Ok(self.backend.device_addr(self.key(id.gen)).unwrap_or(info.phys))
     }
 
     /// The buffer whose object `fd` is (an fd from [`Device::export_fd`] or

@@ -75,9 +75,10 @@ fn create_inside(
                 return Err(e.to_string());
             }
         };
+        let phys = dev.device_addr(b.id).unwrap_or(b.phys);
         let mem = Box::into_raw(Box::new(rknn_tensor_mem {
             virt_addr: m.addr as *mut c_void,
-            phys_addr: b.phys,
+            phys_addr: phys,
             fd: fd.as_raw_fd(),
             offset: 0,
             size: size as u32,
