@@ -416,9 +416,13 @@ typedef struct CUmemPoolHandle_st *cudaMemPool_t;
 /*
  16 bytes identifying a device.
  */
-typedef struct CUuuid_st {
+#ifndef CU_UUID_HAS_BEEN_DEFINED
+#define CU_UUID_HAS_BEEN_DEFINED
+struct CUuuid_st {
   char bytes[16];
-} CUuuid_st;
+};
+typedef struct CUuuid_st CUuuid;
+#endif
 
 typedef struct CUuuid_st cudaUUID_t;
 
@@ -564,11 +568,6 @@ typedef struct cudaDeviceProp {
   int unifiedFunctionPointers;
   int reserved[63];
 } cudaDeviceProp;
-
-/*
- `cuuint64_t`, the type of 64-bit pool attributes.
- */
-typedef unsigned long long cuuint64_t;
 
 typedef enum cudaError cudaError_t;
 #define cudaStreamLegacy ((cudaStream_t)0x1)

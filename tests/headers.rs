@@ -22,6 +22,8 @@ struct Header {
     size_t: bool,
     /// C++ default arguments: (function, parameter, `__dv` text).
     defaults: &'static [(&'static str, &'static str, &'static str)],
+    /// Text replacements applied last: (from, to).
+    fixups: &'static [(&'static str, &'static str)],
     /// Name structs and enums with tags too (`struct cudaDeviceProp`), as
     /// CUDA's headers do; MPP's are anonymous typedefs.
     tagged: bool,
@@ -39,6 +41,7 @@ const NONE: Header = Header {
     size_t: false,
     defaults: &[],
     tagged: false,
+    fixups: &[],
 };
 
 const HEADERS: &[Header] = &[
@@ -124,7 +127,12 @@ const HEADERS: &[Header] = &[
         trailer: "typedef enum cudaError cudaError_t;\n\
                   #define cudaStreamLegacy ((cudaStream_t)0x1)\n\
                   #define cudaStreamPerThread ((cudaStream_t)0x2)\n",
-        rename: &[("cudaError_t", "cudaError_t")],
+        rename: &[("cudaError_t", "cudaError_t"), ("cuuint64_t", "cuuint64_t")],
+        // NVIDIA's cuda.h defines the UUID struct too, under this guard.
+        fixups: &[(
+            "typedef struct CUuuid_st {\n  char bytes[16];\n} CUuuid_st;\n",
+            "#ifndef CU_UUID_HAS_BEEN_DEFINED\n#define CU_UUID_HAS_BEEN_DEFINED\nstruct CUuuid_st {\n  char bytes[16];\n};\ntypedef struct CUuuid_st CUuuid;\n#endif\n",
+        )],
         size_t: true,
         tagged: true,
         ..NONE
@@ -307,7 +315,12 @@ fn generate(h: &Header) -> String {
     // The trailer goes inside the include guard (cbindgen's own trailer
     // would follow the guard's #endif).
     let end = text.rfind("#endif").expect("include guard");
-    format!("{}{}{}", &text[..end], h.trailer, &text[end..])
+    let mut text = format!("{}{}{}", &text[..end], h.trailer, &text[end..]);
+    for (from, to) in h.fixups {
+        assert!(text.contains(from), "{}: fixup target not found: {from:?}", h.out);
+        text = text.replace(from, to);
+    }
+    text
 }
 
 /// Add `__dv(...)` C++ default arguments to the named parameters.

@@ -38,8 +38,19 @@ pub enum Link {
 /// Compile `src` plus the exit probe into `out` with `flags`; panics with
 /// cc's output on failure.
 pub fn compile(src: &Path, out: &Path, link: Link, flags: &[&str]) {
+    compile_with(&std::env::var("CC").unwrap_or_else(|_| "cc".into()), src, out, link, flags);
+}
+
+/// `$CXX` or `c++`.
+pub fn cxx() -> String {
+    std::env::var("CXX").unwrap_or_else(|_| "c++".into())
+}
+
+/// [`compile`] with another compiler driver (`c++` for C++ sources; the
+/// probe is then compiled as C++ too, which it is valid as).
+pub fn compile_with(compiler: &str, src: &Path, out: &Path, link: Link, flags: &[&str]) {
     let lib = lib_dir();
-    let mut cmd = Command::new(std::env::var("CC").unwrap_or_else(|_| "cc".into()));
+    let mut cmd = Command::new(compiler);
     cmd.args(flags)
         .arg("-I")
         .arg(root().join("include"))
@@ -77,13 +88,7 @@ impl Dev {
     }
 
     fn cli(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_accelmem"))
-            .env("ACCELMEM_ZONES", ZONES)
-            .arg("--device")
-            .arg(&self.0)
-            .args(args)
-            .output()
-            .expect("run accelmem")
+        self.cli_on(&self.0, args)
     }
 
     /// `accelmem media-mem`, as text or (`json`) JSON.
@@ -92,13 +97,119 @@ impl Dev {
         assert!(o.status.success(), "accelmem media-mem: {}", String::from_utf8_lossy(&o.stderr));
         String::from_utf8(o.stdout).unwrap()
     }
+
+    /// Engine device name of the RKNN front's NPU (SRAM and the IOVA of
+    /// imported fds), made next to this device by programs using rknn_api.h.
+    pub fn npu_name(&self) -> String {
+        format!("{}-npu", self.0)
+    }
+
+    /// The text listing of the NPU device, if a program made it (listing a
+    /// missing device is an error, so its state file is looked for first).
+    pub fn npu_listing(&self) -> Option<String> {
+        let name = self.npu_name();
+        device_exists(&name).then(|| {
+            let o = self.cli_on(&name, &["media-mem"]);
+            assert!(
+                o.status.success(),
+                "accelmem media-mem of {name}: {}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+            String::from_utf8(o.stdout).unwrap()
+        })
+    }
+
+    /// The text listing, followed by the NPU device's if there is one, so
+    /// that a block left on either shows.
+    pub fn listing_with_npu(&self) -> String {
+        let mut l = self.listing(false);
+        if let Some(npu) = self.npu_listing() {
+            l.push_str(&npu);
+        }
+        l
+    }
+}
+
+/// Whether engine device `name` exists: its state file in
+/// `ACCELMEM_SHM_DIR` (default /dev/shm).
+fn device_exists(name: &str) -> bool {
+    let dir = std::env::var_os("ACCELMEM_SHM_DIR").map_or_else(|| PathBuf::from("/dev/shm"), PathBuf::from);
+    dir.join(format!("accelmem.{name}.state")).exists()
+}
+
+/// A [`Dev`] used through the CUDA front: its emulated GPUs
+/// (`<name>-gpu<N>`, N < `gpus`) are reset too when dropped.
+pub struct CudaDev {
+    pub dev: Dev,
+    pub gpus: u32,
+}
+
+impl CudaDev {
+    pub fn new(tag: &str, gpus: u32) -> CudaDev {
+        CudaDev { dev: Dev::new(tag), gpus }
+    }
+
+    /// Engine device name of GPU `n`.
+    pub fn gpu_name(&self, n: u32) -> String {
+        format!("{}-gpu{n}", self.dev.0)
+    }
+
+    /// `accelmem media-mem` (text) of GPU `n`.
+    pub fn gpu_listing(&self, n: u32) -> String {
+        let o = self.dev.cli_on(&self.gpu_name(n), &["media-mem"]);
+        assert!(
+            o.status.success(),
+            "accelmem media-mem of GPU {n}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8(o.stdout).unwrap()
+    }
+}
+
+impl Drop for CudaDev {
+    fn drop(&mut self) {
+        for n in 0..self.gpus {
+            let o = self.dev.cli_on(&self.gpu_name(n), &["reset"]);
+            if !std::thread::panicking() {
+                assert!(
+                    o.status.success(),
+                    "accelmem reset of GPU {n}: {}",
+                    String::from_utf8_lossy(&o.stderr)
+                );
+            }
+        }
+        // `dev` resets itself when dropped after this.
+    }
+}
+
+impl Dev {
+    /// The CLI on another device name (`args` after `--device NAME`).
+    fn cli_on(&self, name: &str, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_accelmem"))
+            .env("ACCELMEM_ZONES", ZONES)
+            .arg("--device")
+            .arg(name)
+            .args(args)
+            .output()
+            .expect("run accelmem")
+    }
 }
 
 impl Drop for Dev {
     fn drop(&mut self) {
         let o = self.cli(&["reset"]);
+        // The NPU device, if a program using rknn_api.h made one.
+        let npu = self.npu_name();
+        let o_npu = device_exists(&npu).then(|| self.cli_on(&npu, &["reset"]));
         if !std::thread::panicking() {
             assert!(o.status.success(), "accelmem reset: {}", String::from_utf8_lossy(&o.stderr));
+            if let Some(o) = o_npu {
+                assert!(
+                    o.status.success(),
+                    "accelmem reset of {npu}: {}",
+                    String::from_utf8_lossy(&o.stderr)
+                );
+            }
         }
     }
 }
@@ -153,6 +264,7 @@ pub struct Finished {
     pub err: String,
     /// The text listing taken when the exit probe ran (after `main`
     /// returned, before the process was gone); None if it never ran.
+    /// [`Running::finish`] appends the NPU device's listing, if any.
     pub at_exit: Option<String>,
 }
 
@@ -168,7 +280,13 @@ pub struct Running<'d> {
 
 impl<'d> Running<'d> {
     pub fn spawn(exe: &Path, dev: &'d Dev) -> Running<'d> {
+        Running::spawn_env(exe, dev, &[])
+    }
+
+    /// [`Running::spawn`] with extra environment variables.
+    pub fn spawn_env(exe: &Path, dev: &'d Dev, env: &[(&str, &str)]) -> Running<'d> {
         let mut child = Command::new(exe)
+            .envs(env.iter().copied())
             .env("ACCELMEM_DEVICE", &dev.0)
             .env("ACCELMEM_ZONES", ZONES)
             .env("ACCELMEM_EXIT_PROBE", "1")
@@ -231,12 +349,18 @@ impl<'d> Running<'d> {
         i.write_all(b"\n").and_then(|_| i.flush()).expect("write to the program's stdin");
     }
 
-    /// Wait for the exit probe and list the device while the process still
-    /// lives, then let it go: close stdin, wait for exit (killing it after
-    /// the timeout) and collect its output.
-    pub fn finish(mut self) -> Finished {
+    /// Wait for the exit probe and list the device (and its NPU device, if
+    /// any) while the process still lives, then let it go: close stdin,
+    /// wait for exit (killing it after the timeout) and collect its output.
+    pub fn finish(self) -> Finished {
+        self.finish_with(Dev::listing_with_npu)
+    }
+
+    /// [`Running::finish`], with `list` taking the listing at exit (of
+    /// other devices, such as the GPUs of a [`CudaDev`]).
+    pub fn finish_with(mut self, list: impl FnOnce(&Dev) -> String) -> Finished {
         let probed = self.wait_stderr(PROBE_LINE);
-        let at_exit = probed.then(|| self.dev.listing(false));
+        let at_exit = probed.then(|| list(self.dev));
         if let (true, Some(i)) = (probed, self.stdin.as_mut()) {
             // Ignored: a program that died meanwhile fails on its status.
             let _ = i.write_all(b"\n").and_then(|_| i.flush());

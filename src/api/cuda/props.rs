@@ -19,13 +19,17 @@ pub(crate) fn properties(g: &Gpu) -> cudaDeviceProp {
     for (d, s) in p.name.iter_mut().zip(name.bytes().take(255)) {
         *d = s as c_char;
     }
-    // A stable UUID per device name.
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in g.dev.name().bytes() {
-        h = (h ^ b as u64).wrapping_mul(0x100_0000_01b3);
-    }
-    for (i, d) in p.uuid.bytes.iter_mut().enumerate() {
-        *d = (h.rotate_left(i as u32 * 8) >> 56) as c_char;
+    // A stable UUID per device name: two independent FNV-1a hashes.
+    let fnv = |seed: u64| {
+        let mut h = seed;
+        for b in g.dev.name().bytes() {
+            h = (h ^ b as u64).wrapping_mul(0x100_0000_01b3);
+        }
+        h
+    };
+    let bytes = [fnv(0xcbf2_9ce4_8422_2325).to_be_bytes(), fnv(0x6c62_272e_07bb_0142).to_be_bytes()].concat();
+    for (d, b) in p.uuid.bytes.iter_mut().zip(bytes) {
+        *d = b as c_char;
     }
     p.totalGlobalMem = g.vram as usize;
     p.sharedMemPerBlock = 48 << 10;
