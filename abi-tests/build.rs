@@ -1,7 +1,7 @@
 //! Generates ctest's checks of accelmem's Rust ABI definitions against the
 //! generated C headers in ../include.
 
-const HEADERS: [&str; 9] = [
+const HEADERS: [&str; 11] = [
     "hi_type.h",
     "hi_errno.h",
     "hi_common.h",
@@ -11,6 +11,21 @@ const HEADERS: [&str; 9] = [
     "mpi_sys.h",
     "mpi_vb.h",
     "dnn/hb_sys.h",
+    "driver_types.h",
+    "cuda_runtime_api.h",
+];
+
+/// CUDA's opaque handle structs: C only ever sees pointers to them.
+const OPAQUE: [&str; 3] = ["CUstream_st", "CUevent_st", "CUmemPoolHandle_st"];
+/// CUDA structs C names by tag only (`struct X`, no typedef `X`).
+const TAG_ONLY: [&str; 4] = ["CUstream_st", "CUevent_st", "CUmemPoolHandle_st", "CUuuid_st"];
+
+/// Rust integer aliases that the headers spell as enums.
+const ENUM_ALIASES: &[(&str, &str)] = &[
+    ("cudaMemoryType_t", "enum cudaMemoryType"),
+    ("cudaMemLocationType_t", "enum cudaMemLocationType"),
+    ("cudaMemAllocationType_t", "enum cudaMemAllocationType"),
+    ("cudaMemAllocationHandleType_t", "enum cudaMemAllocationHandleType"),
 ];
 
 fn main() {
@@ -20,8 +35,26 @@ fn main() {
     }
     cfg.include("../include")
         .skip_private(true)
-        // The headers typedef anonymous structs: `X`, never `struct X`.
-        .rename_struct_ty(|ty| Some(ty.to_string()))
+        // The vendor headers typedef anonymous structs (`X`, never `struct X`);
+        // CUDA's are tagged, some with no typedef of the tag's name.
+        .rename_struct_ty(|ty| {
+            Some(if TAG_ONLY.contains(&ty) {
+                format!("struct {ty}")
+            } else {
+                ty.to_string()
+            })
+        })
+        .skip_struct(|s| OPAQUE.contains(&s.ident()))
+        // Rust keeps enum-typed struct fields as integers (C may store any
+        // value); the header spells the enum.
+        .rename_type(|ty| ENUM_ALIASES.iter().find(|(rust, _)| *rust == ty).map(|(_, c)| c.to_string()))
+        // `cudaGetDeviceProperties` is `#define`d to `cudaGetDeviceProperties_v2`
+        // (as in CUDA 12.x), so C's address of it is the `_v2` symbol's. The
+        // #define is checked by tests/cuda_abi.rs, the export by
+        // tests/abi_facts.rs, the signature by tests/abi.rs.
+        .skip_fn(|f| f.ident() == "cudaGetDeviceProperties")
+        // Rust-side only: C code gets `cuuint64_t` from NVIDIA's cuda.h.
+        .skip_alias(|a| a.ident() == "cuuint64_t" || ENUM_ALIASES.iter().any(|(r, _)| *r == a.ident()))
         // A string macro; ctest cannot compare `&str` with a C string literal.
         // tests/c/abi_facts.c checks it.
         .skip_const(|c| c.ident() == "RESERVE_MMZ_NAME");

@@ -17,8 +17,12 @@ mod api {
     pub mod horizon {
         pub mod hb_sys;
     }
+    pub mod cuda {
+        pub mod driver_types;
+    }
 }
 
+pub use api::cuda::driver_types::*;
 pub use api::hisilicon::hi_comm_sys::*;
 pub use api::hisilicon::hi_comm_vb::*;
 pub use api::hisilicon::hi_common::*;
@@ -26,6 +30,6 @@ pub use api::hisilicon::hi_defines::*;
 pub use api::hisilicon::hi_errno::*;
 pub use api::hisilicon::hi_type::*;
 pub use api::horizon::hb_sys::*;
-use std::ffi::{c_char, c_void};
+use std::ffi::{c_char, c_float, c_int, c_uint, c_void};
 
 include!("ffi_decls.rs");

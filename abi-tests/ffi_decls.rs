@@ -56,4 +56,126 @@ unsafe extern "C" {
     pub fn hbSysReadMem(dest: *mut c_char, src: *mut hbSysMem, size: u32) -> i32;
     pub fn hbSysRegisterMem(mem: *mut hbSysMem) -> i32;
     pub fn hbSysUnregisterMem(mem: *mut hbSysMem) -> i32;
+
+    // cuda_runtime_api.h: every `#[no_mangle]` export of
+    // src/api/cuda/cuda_runtime_api.rs. Parameters that C types as an enum
+    // (`enum cudaMemcpyKind`, `enum cudaDeviceAttr`, `enum cudaMemPoolAttr`) are
+    // `c_uint` here, as in the definitions: C may pass any value.
+    pub fn cudaMalloc(devPtr: *mut *mut c_void, size: usize) -> cudaError_t;
+    pub fn cudaFree(devPtr: *mut c_void) -> cudaError_t;
+    pub fn cudaMallocPitch(devPtr: *mut *mut c_void, pitch: *mut usize, width: usize, height: usize) -> cudaError_t;
+    pub fn cudaMallocManaged(devPtr: *mut *mut c_void, size: usize, flags: c_uint) -> cudaError_t;
+    pub fn cudaMemGetInfo(free: *mut usize, total: *mut usize) -> cudaError_t;
+    pub fn cudaMallocHost(ptr: *mut *mut c_void, size: usize) -> cudaError_t;
+    pub fn cudaHostAlloc(pHost: *mut *mut c_void, size: usize, flags: c_uint) -> cudaError_t;
+    pub fn cudaFreeHost(ptr: *mut c_void) -> cudaError_t;
+    pub fn cudaHostGetDevicePointer(pDevice: *mut *mut c_void, pHost: *mut c_void, flags: c_uint) -> cudaError_t;
+    pub fn cudaHostGetFlags(pFlags: *mut c_uint, pHost: *mut c_void) -> cudaError_t;
+    pub fn cudaHostRegister(ptr: *mut c_void, size: usize, flags: c_uint) -> cudaError_t;
+    pub fn cudaHostUnregister(ptr: *mut c_void) -> cudaError_t;
+    pub fn cudaPointerGetAttributes(attributes: *mut cudaPointerAttributes, ptr: *const c_void) -> cudaError_t;
+    pub fn cudaMemcpy(dst: *mut c_void, src: *const c_void, count: usize, kind: c_uint) -> cudaError_t;
+    pub fn cudaMemcpy2D(
+        dst: *mut c_void,
+        dpitch: usize,
+        src: *const c_void,
+        spitch: usize,
+        width: usize,
+        height: usize,
+        kind: c_uint,
+    ) -> cudaError_t;
+    pub fn cudaMemset(devPtr: *mut c_void, value: c_int, count: usize) -> cudaError_t;
+    pub fn cudaMemset2D(devPtr: *mut c_void, pitch: usize, value: c_int, width: usize, height: usize) -> cudaError_t;
+    pub fn cudaMemcpyAsync(dst: *mut c_void, src: *const c_void, count: usize, kind: c_uint, stream: cudaStream_t) -> cudaError_t;
+    pub fn cudaMemcpy2DAsync(
+        dst: *mut c_void,
+        dpitch: usize,
+        src: *const c_void,
+        spitch: usize,
+        width: usize,
+        height: usize,
+        kind: c_uint,
+        stream: cudaStream_t,
+    ) -> cudaError_t;
+    pub fn cudaMemsetAsync(devPtr: *mut c_void, value: c_int, count: usize, stream: cudaStream_t) -> cudaError_t;
+    pub fn cudaMemset2DAsync(
+        devPtr: *mut c_void,
+        pitch: usize,
+        value: c_int,
+        width: usize,
+        height: usize,
+        stream: cudaStream_t,
+    ) -> cudaError_t;
+    pub fn cudaMallocAsync(devPtr: *mut *mut c_void, size: usize, hStream: cudaStream_t) -> cudaError_t;
+    pub fn cudaMallocFromPoolAsync(ptr: *mut *mut c_void, size: usize, memPool: cudaMemPool_t, stream: cudaStream_t) -> cudaError_t;
+    pub fn cudaFreeAsync(devPtr: *mut c_void, hStream: cudaStream_t) -> cudaError_t;
+    pub fn cudaDeviceGetDefaultMemPool(memPool: *mut cudaMemPool_t, device: c_int) -> cudaError_t;
+    pub fn cudaDeviceGetMemPool(memPool: *mut cudaMemPool_t, device: c_int) -> cudaError_t;
+    pub fn cudaMemPoolSetAttribute(memPool: cudaMemPool_t, attr: c_uint, value: *mut c_void) -> cudaError_t;
+    pub fn cudaMemPoolGetAttribute(memPool: cudaMemPool_t, attr: c_uint, value: *mut c_void) -> cudaError_t;
+    pub fn cudaMemPoolTrimTo(memPool: cudaMemPool_t, minBytesToKeep: usize) -> cudaError_t;
+    pub fn cudaGetDeviceCount(count: *mut c_int) -> cudaError_t;
+    pub fn cudaSetDevice(device: c_int) -> cudaError_t;
+    pub fn cudaGetDevice(device: *mut c_int) -> cudaError_t;
+    pub fn cudaGetDeviceProperties_v2(prop: *mut cudaDeviceProp, device: c_int) -> cudaError_t;
+    pub fn cudaGetDeviceProperties(prop: *mut cudaDeviceProp, device: c_int) -> cudaError_t;
+    pub fn cudaDeviceGetAttribute(value: *mut c_int, attr: c_uint, device: c_int) -> cudaError_t;
+    pub fn cudaDeviceSynchronize() -> cudaError_t;
+    pub fn cudaDeviceReset() -> cudaError_t;
+    pub fn cudaRuntimeGetVersion(runtimeVersion: *mut c_int) -> cudaError_t;
+    pub fn cudaDriverGetVersion(driverVersion: *mut c_int) -> cudaError_t;
+    pub fn cudaStreamCreate(pStream: *mut cudaStream_t) -> cudaError_t;
+    pub fn cudaStreamCreateWithFlags(pStream: *mut cudaStream_t, flags: c_uint) -> cudaError_t;
+    pub fn cudaStreamDestroy(stream: cudaStream_t) -> cudaError_t;
+    pub fn cudaStreamSynchronize(stream: cudaStream_t) -> cudaError_t;
+    pub fn cudaStreamQuery(stream: cudaStream_t) -> cudaError_t;
+    pub fn cudaEventCreate(event: *mut cudaEvent_t) -> cudaError_t;
+    pub fn cudaEventCreateWithFlags(event: *mut cudaEvent_t, flags: c_uint) -> cudaError_t;
+    pub fn cudaEventRecord(event: cudaEvent_t, stream: cudaStream_t) -> cudaError_t;
+    pub fn cudaEventSynchronize(event: cudaEvent_t) -> cudaError_t;
+    pub fn cudaEventQuery(event: cudaEvent_t) -> cudaError_t;
+    pub fn cudaEventElapsedTime(ms: *mut c_float, start: cudaEvent_t, end: cudaEvent_t) -> cudaError_t;
+    pub fn cudaEventElapsedTime_v2(ms: *mut c_float, start: cudaEvent_t, end: cudaEvent_t) -> cudaError_t;
+    pub fn cudaEventDestroy(event: cudaEvent_t) -> cudaError_t;
+    pub fn cudaGetLastError() -> cudaError_t;
+    pub fn cudaPeekAtLastError() -> cudaError_t;
+    pub fn cudaGetErrorString(error: cudaError_t) -> *const c_char;
+    pub fn cudaGetErrorName(error: cudaError_t) -> *const c_char;
+    pub fn cudaMemcpy_ptds(dst: *mut c_void, src: *const c_void, count: usize, kind: c_uint) -> cudaError_t;
+    pub fn cudaMemcpy2D_ptds(
+        dst: *mut c_void,
+        dpitch: usize,
+        src: *const c_void,
+        spitch: usize,
+        width: usize,
+        height: usize,
+        kind: c_uint,
+    ) -> cudaError_t;
+    pub fn cudaMemset_ptds(devPtr: *mut c_void, value: c_int, count: usize) -> cudaError_t;
+    pub fn cudaMemset2D_ptds(devPtr: *mut c_void, pitch: usize, value: c_int, width: usize, height: usize) -> cudaError_t;
+    pub fn cudaMemcpyAsync_ptsz(dst: *mut c_void, src: *const c_void, count: usize, kind: c_uint, stream: cudaStream_t) -> cudaError_t;
+    pub fn cudaMemcpy2DAsync_ptsz(
+        dst: *mut c_void,
+        dpitch: usize,
+        src: *const c_void,
+        spitch: usize,
+        width: usize,
+        height: usize,
+        kind: c_uint,
+        stream: cudaStream_t,
+    ) -> cudaError_t;
+    pub fn cudaMemsetAsync_ptsz(devPtr: *mut c_void, value: c_int, count: usize, stream: cudaStream_t) -> cudaError_t;
+    pub fn cudaMemset2DAsync_ptsz(
+        devPtr: *mut c_void,
+        pitch: usize,
+        value: c_int,
+        width: usize,
+        height: usize,
+        stream: cudaStream_t,
+    ) -> cudaError_t;
+    pub fn cudaStreamQuery_ptsz(stream: cudaStream_t) -> cudaError_t;
+    pub fn cudaStreamSynchronize_ptsz(stream: cudaStream_t) -> cudaError_t;
+    pub fn cudaEventRecord_ptsz(event: cudaEvent_t, stream: cudaStream_t) -> cudaError_t;
+    pub fn cudaMallocAsync_ptsz(devPtr: *mut *mut c_void, size: usize, hStream: cudaStream_t) -> cudaError_t;
+    pub fn cudaFreeAsync_ptsz(devPtr: *mut c_void, hStream: cudaStream_t) -> cudaError_t;
 }

@@ -8,6 +8,7 @@
 //! Rockchip NPU's DRM backend fit the same trait.
 
 pub mod emulated;
+pub mod rknpu;
 
 use crate::error::Result;
 use std::os::fd::{BorrowedFd, OwnedFd};

@@ -23,6 +23,18 @@ pub struct ZoneSpec {
     pub size: u64,
 }
 
+/// Where buffer bytes come from.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum BackendKind {
+    /// Shared-memory objects (works anywhere).
+    #[default]
+    Emulated,
+    /// The Rockchip NPU's DRM driver (a board with `rknpu`).
+    Rknpu,
+    /// The NPU driver if a render node has it, else emulated.
+    Auto,
+}
+
 /// Everything needed to open a device.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -37,6 +49,9 @@ pub struct Config {
     pub max_pools: u32,
     /// Total pool blocks across all pools.
     pub max_pool_blocks: u32,
+    /// Backend of the process's main device (`ACCELMEM_BACKEND`); second
+    /// devices (GPUs, NPU SRAM) are always emulated.
+    pub backend: BackendKind,
 }
 
 impl Default for Config {
@@ -48,13 +63,15 @@ impl Default for Config {
             max_buffers: 65536,
             max_pools: 256,
             max_pool_blocks: 65536,
+            backend: BackendKind::Emulated,
         }
     }
 }
 
 impl Config {
-    /// Read `ACCELMEM_DEVICE`, `ACCELMEM_ZONES`, `ACCELMEM_SHM_DIR` and
-    /// `ACCELMEM_MAX_BUFFERS`; anything unset keeps its default.
+    /// Read `ACCELMEM_DEVICE`, `ACCELMEM_ZONES`, `ACCELMEM_SHM_DIR`,
+    /// `ACCELMEM_MAX_BUFFERS` and `ACCELMEM_BACKEND`; anything unset keeps
+    /// its default.
     pub fn from_env() -> Result<Config> {
         let mut c = Config::default();
         if let Ok(d) = std::env::var("ACCELMEM_DEVICE") {
@@ -71,6 +88,15 @@ impl Config {
                 .and_then(|v| u32::try_from(v).ok())
                 .filter(|&v| (16..=1 << 22).contains(&v))
                 .ok_or(Error::InvalidArgument)?;
+        }
+        if let Ok(b) = std::env::var("ACCELMEM_BACKEND") {
+            c.backend = match b.as_str() {
+                "" | "emulated" => BackendKind::Emulated,
+                "rknpu" => BackendKind::Rknpu,
+                "auto" => BackendKind::Auto,
+                // A typo must not quietly emulate.
+                _ => return Err(Error::InvalidArgument),
+            };
         }
         c.validate()?;
         Ok(c)

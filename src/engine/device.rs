@@ -1,7 +1,7 @@
 //! A device: zones, buffers, pools and the process table in shared state,
 //! plus this process's mappings.
 
-use super::config::{Config, GRAIN};
+use super::config::{BackendKind, Config, GRAIN};
 use super::process::{self, ProcId};
 use super::shared::{get_name, put_name, PoolRec, ProcRec, Shared, View, R_FREE, R_INIT, R_LIVE};
 use super::tlsf::{Arena, NIL};
@@ -160,9 +160,23 @@ fn host_page() -> usize {
 }
 
 impl Device {
-    /// Open (or create) the device named in `cfg`, with the emulated backend.
+    /// Open (or create) the device named in `cfg`, with the backend it
+    /// names (`BackendKind`).
     pub fn open(cfg: Config) -> Result<Device> {
-        let backend = Box::new(Emulated::new(cfg.shm_dir.clone()));
+        let backend: Box<dyn Backend> = match cfg.backend {
+            BackendKind::Emulated => Box::new(Emulated::new(cfg.shm_dir.clone())),
+            BackendKind::Rknpu => match crate::backend::rknpu::detect() {
+                Some(b) => Box::new(b),
+                None => {
+                    eprintln!("accelmem: ACCELMEM_BACKEND=rknpu but no render node is driven by rknpu");
+                    return Err(Error::NotSupported);
+                }
+            },
+            BackendKind::Auto => match crate::backend::rknpu::detect() {
+                Some(b) => Box::new(b),
+                None => Box::new(Emulated::new(cfg.shm_dir.clone())),
+            },
+        };
         Self::with_backend(cfg, backend)
     }
 
@@ -513,8 +527,17 @@ impl Device {
             SyncDir::Both => SyncFlags::RW,
         };
         let key = self.key(id.gen);
-        self.backend.sync(key, SyncFlags(SyncFlags::START | rw), offset, len)?;
-        self.backend.sync(key, SyncFlags(SyncFlags::END | rw), offset, len)
+        let (start, end) = (SyncFlags(SyncFlags::START | rw), SyncFlags(SyncFlags::END | rw));
+        if dir == SyncDir::Both {
+            // Clean first (END writes CPU data back), then invalidate
+            // (START drops stale lines): the other order would discard
+            // CPU writes not yet written back.
+            self.backend.sync(key, end, offset, len)?;
+            self.backend.sync(key, start, offset, len)
+        } else {
+            self.backend.sync(key, start, offset, len)?;
+            self.backend.sync(key, end, offset, len)
+        }
     }
 
     /// The address the device uses for a buffer: the backend's (a real

@@ -16,7 +16,7 @@ pub(crate) mod shared;
 pub mod subpool;
 pub mod tlsf;
 
-pub use config::{Config, ZoneSpec, GRAIN};
+pub use config::{BackendKind, Config, ZoneSpec, GRAIN};
 pub use device::{attr, AllocReq, BufId, BufInfo, Device, MapInfo, Prot, SyncDir, ZoneInfo, MAP_ALLOC};
 pub use pool::{BlockRef, PoolId, PoolInfo, PoolReq};
 pub use subpool::{SubBlock, SubPool, SubPoolCfg};
@@ -96,6 +96,10 @@ static STATICS: Mutex<Vec<&'static Device>> = Mutex::new(Vec::new());
 /// [`global`].
 pub fn open_static(cfg: Config) -> Result<&'static Device> {
     global()?;
+    let cfg = Config {
+        backend: config::BackendKind::Emulated,
+        ..cfg
+    };
     let d: &'static Device = Box::leak(Box::new(Device::open(cfg)?));
     register_fork_lock(d.local_lock());
     STATICS.lock().unwrap_or_else(|p| p.into_inner()).push(d);

@@ -237,7 +237,12 @@ impl Shared {
         // SAFETY: c is a valid NUL-terminated path.
         let fd = unsafe { libc::open(c.as_ptr(), flags, 0o600) };
         if fd < 0 {
-            return Err(Error::last_os());
+            let e = Error::last_os();
+            return Err(if !create && e == Error::Os(libc::ENOENT) {
+                Error::NotFound
+            } else {
+                e
+            });
         }
         // SAFETY: fd was just opened and is owned here.
         let fd = unsafe { OwnedFd::from_raw_fd(fd) };

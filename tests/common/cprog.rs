@@ -91,6 +91,16 @@ impl Dev {
         self.cli_on(&self.0, args)
     }
 
+    /// The listing, or `None` while no process has created the device.
+    pub fn try_listing(&self, json: bool) -> Option<String> {
+        let o = self.cli(if json { &["media-mem", "--json"] } else { &["media-mem"] });
+        if !o.status.success() && String::from_utf8_lossy(&o.stderr).contains("no device") {
+            return None;
+        }
+        assert!(o.status.success(), "accelmem media-mem: {}", String::from_utf8_lossy(&o.stderr));
+        Some(String::from_utf8(o.stdout).unwrap())
+    }
+
     /// `accelmem media-mem`, as text or (`json`) JSON.
     pub fn listing(&self, json: bool) -> String {
         let o = self.cli(if json { &["media-mem", "--json"] } else { &["media-mem"] });

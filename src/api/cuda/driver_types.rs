@@ -306,6 +306,7 @@ pub enum cudaDeviceAttr {
     cudaDevAttrHostNumaId = 134,
     cudaDevAttrD3D12CigSupported = 135,
     cudaDevAttrVulkanCigSupported = 138,
+    cudaDevAttrMax = 144,
     cudaDevAttrGpuPciDeviceId = 139,
     cudaDevAttrGpuPciSubsystemId = 140,
     cudaDevAttrReserved141 = 141,
@@ -380,12 +381,21 @@ pub struct CUuuid_st {
 }
 pub type cudaUUID_t = CUuuid_st;
 
+/// `enum cudaMemoryType` as stored in a struct (the header spells the
+/// enum; Rust keeps the integer, as C may store any value).
+pub type cudaMemoryType_t = c_uint;
+/// `enum cudaMemLocationType` as stored in a struct.
+pub type cudaMemLocationType_t = c_uint;
+/// `enum cudaMemAllocationType` as stored in a struct.
+pub type cudaMemAllocationType_t = c_uint;
+/// `enum cudaMemAllocationHandleType` as stored in a struct.
+pub type cudaMemAllocationHandleType_t = c_uint;
+
 /// Attributes of a pointer (CUDA 11.0 to 12.x: 24 bytes).
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct cudaPointerAttributes {
-    /// A `cudaMemoryType` value.
-    pub r#type: c_uint,
+    pub r#type: cudaMemoryType_t,
     pub device: c_int,
     pub devicePointer: *mut c_void,
     pub hostPointer: *mut c_void,
@@ -395,8 +405,7 @@ pub struct cudaPointerAttributes {
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default)]
 pub struct cudaMemLocation {
-    /// A `cudaMemLocationType` value.
-    pub r#type: c_uint,
+    pub r#type: cudaMemLocationType_t,
     pub id: c_int,
 }
 
@@ -404,10 +413,8 @@ pub struct cudaMemLocation {
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct cudaMemPoolProps {
-    /// A `cudaMemAllocationType` value.
-    pub allocType: c_uint,
-    /// A `cudaMemAllocationHandleType` value.
-    pub handleTypes: c_uint,
+    pub allocType: cudaMemAllocationType_t,
+    pub handleTypes: cudaMemAllocationHandleType_t,
     pub location: cudaMemLocation,
     pub win32SecurityAttributes: *mut c_void,
     pub maxSize: usize,

@@ -45,11 +45,13 @@ pub(crate) enum Backing {
     },
     /// Wrapped from an fd: a duplicate of the fd, our mapping (if we made
     /// it: engine-tagged for our buffers, raw for foreign ones), and an
-    /// IOVA reservation for foreign memory.
+    /// IOVA reservation for foreign memory; `src`: the buffer made inside
+    /// that this views, kept alive while the view lives.
     FromFd {
         _fd: OwnedFd,
         map: Option<Mapping>,
         iova: Option<BufId>,
+        src: Option<BufId>,
     },
     /// Wrapped from a physical address of the shared device: our mapping,
     /// if we made it.
@@ -73,6 +75,51 @@ pub(crate) struct Mem {
 pub(crate) struct State {
     pub ctxs: HashMap<rknn_context, Ctx>,
     pub mems: HashMap<usize, Mem>,
+    /// Buffers made inside whose memory struct was destroyed while
+    /// `rknn_create_mem_from_fd` views of them lived: kept until the last
+    /// view goes, as an imported dma-buf keeps its pages.
+    pub zombies: HashMap<BufId, Backing>,
+    /// Zombies to release once the current removal is done.
+    pub pending: Vec<BufId>,
+}
+
+impl State {
+    /// Remove a memory; returns the backing to release now, if any (a
+    /// buffer with live views is kept instead).
+    pub fn take(&mut self, ptr: usize) -> Option<Backing> {
+        let m = self.mems.remove(&ptr)?;
+        for c in self.ctxs.values_mut() {
+            c.bound.retain(|_, v| *v != ptr);
+        }
+        let views_of = |st: &State, b: BufId| {
+            st.mems
+                .values()
+                .any(|v| matches!(v.backing, Backing::FromFd { src: Some(s), .. } if s == b))
+        };
+        match m.backing {
+            Backing::Inside { buf, .. } if views_of(self, buf) => {
+                self.zombies.insert(buf, m.backing);
+                None
+            }
+            Backing::FromFd { src: Some(b), .. } => {
+                let last = !views_of(self, b);
+                let zombie = if last { self.zombies.remove(&b) } else { None };
+                // Release the view now and the kept buffer after it.
+                if let Some(z) = zombie {
+                    self.zombies.insert(b, z);
+                    self.pending.push(b);
+                }
+                Some(m.backing)
+            }
+            other => Some(other),
+        }
+    }
+
+    /// Kept buffers whose last view was just taken.
+    pub fn reap_zombies(&mut self) -> Vec<Backing> {
+        let ready: Vec<BufId> = std::mem::take(&mut self.pending);
+        ready.into_iter().filter_map(|b| self.zombies.remove(&b)).collect()
+    }
 }
 
 static STATE: Mutex<Option<State>> = Mutex::new(None);

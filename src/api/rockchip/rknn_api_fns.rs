@@ -269,6 +269,7 @@ pub unsafe extern "C" fn rknn_create_mem_from_fd(
                     _fd: dup,
                     map,
                     iova: iova.map(|r| r.id),
+                    src: ours.map(|b| b.id),
                 },
             },
         );
@@ -400,12 +401,10 @@ pub unsafe extern "C" fn rknn_destroy_mem(ctx: rknn_context, mem: *mut rknn_tens
             // The runtime's own weight/internal memory goes with rknn_destroy.
             return RKNN_ERR_PARAM_INVALID;
         }
-        let m = st.mems.remove(&(mem as usize)).expect("present");
-        for c in st.ctxs.values_mut() {
-            c.bound.retain(|_, v| *v != mem as usize);
-        }
+        let now = st.take(mem as usize);
+        let later = st.reap_zombies();
         drop(st);
-        release(m.backing);
+        now.into_iter().chain(later).for_each(release);
         // SAFETY: the struct was made by Box::into_raw in a create call and
         // is removed from the table, so this is its only release.
         drop(unsafe { Box::from_raw(mem) });
@@ -636,8 +635,12 @@ pub unsafe extern "C" fn rknn_destroy(context: rknn_context) -> c_int {
             return RKNN_ERR_CTX_INVALID;
         };
         for m in c.own {
-            if let Some(mm) = state().mems.remove(&m) {
-                release(mm.backing);
+            let mut st = state();
+            if st.mems.contains_key(&m) {
+                let now = st.take(m);
+                let later = st.reap_zombies();
+                drop(st);
+                now.into_iter().chain(later).for_each(release);
                 // SAFETY: made by create_inside in rknn_init.
                 drop(unsafe { Box::from_raw(m as *mut rknn_tensor_mem) });
             }
