@@ -342,6 +342,7 @@ typedef enum cudaDeviceAttr {
   cudaDevAttrSparseCudaArraySupported = 112,
   cudaDevAttrHostRegisterReadOnlySupported = 113,
   cudaDevAttrTimelineSemaphoreInteropSupported = 114,
+  cudaDevAttrMaxTimelineSemaphoreInteropSupported = 114,
   cudaDevAttrMemoryPoolsSupported = 115,
   cudaDevAttrGPUDirectRDMASupported = 116,
   cudaDevAttrGPUDirectRDMAFlushWritesOptions = 117,
@@ -364,6 +365,7 @@ typedef enum cudaDeviceAttr {
   cudaDevAttrHostNumaId = 134,
   cudaDevAttrD3D12CigSupported = 135,
   cudaDevAttrVulkanCigSupported = 138,
+  cudaDevAttrMax = 144,
   cudaDevAttrGpuPciDeviceId = 139,
   cudaDevAttrGpuPciSubsystemId = 140,
   cudaDevAttrReserved141 = 141,
@@ -430,10 +432,7 @@ typedef struct CUuuid_st cudaUUID_t;
  Attributes of a pointer (CUDA 11.0 to 12.x: 24 bytes).
  */
 typedef struct cudaPointerAttributes {
-  /*
-   A `cudaMemoryType` value.
-   */
-  unsigned int type;
+  enum cudaMemoryType type;
   int device;
   void *devicePointer;
   void *hostPointer;
@@ -443,10 +442,7 @@ typedef struct cudaPointerAttributes {
  Where pool memory lives.
  */
 typedef struct cudaMemLocation {
-  /*
-   A `cudaMemLocationType` value.
-   */
-  unsigned int type;
+  enum cudaMemLocationType type;
   int id;
 } cudaMemLocation;
 
@@ -454,14 +450,8 @@ typedef struct cudaMemLocation {
  Properties of a memory pool (12.6+ layout, 88 bytes).
  */
 typedef struct cudaMemPoolProps {
-  /*
-   A `cudaMemAllocationType` value.
-   */
-  unsigned int allocType;
-  /*
-   A `cudaMemAllocationHandleType` value.
-   */
-  unsigned int handleTypes;
+  enum cudaMemAllocationType allocType;
+  enum cudaMemAllocationHandleType handleTypes;
   struct cudaMemLocation location;
   void *win32SecurityAttributes;
   size_t maxSize;

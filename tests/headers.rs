@@ -127,12 +127,27 @@ const HEADERS: &[Header] = &[
         trailer: "typedef enum cudaError cudaError_t;\n\
                   #define cudaStreamLegacy ((cudaStream_t)0x1)\n\
                   #define cudaStreamPerThread ((cudaStream_t)0x2)\n",
-        rename: &[("cudaError_t", "cudaError_t"), ("cuuint64_t", "cuuint64_t")],
+        rename: &[
+            ("cudaError_t", "cudaError_t"),
+            ("cuuint64_t", "cuuint64_t"),
+            ("cudaMemoryType_t", "enum cudaMemoryType"),
+            ("cudaMemLocationType_t", "enum cudaMemLocationType"),
+            ("cudaMemAllocationType_t", "enum cudaMemAllocationType"),
+            ("cudaMemAllocationHandleType_t", "enum cudaMemAllocationHandleType"),
+        ],
         // NVIDIA's cuda.h defines the UUID struct too, under this guard.
-        fixups: &[(
-            "typedef struct CUuuid_st {\n  char bytes[16];\n} CUuuid_st;\n",
-            "#ifndef CU_UUID_HAS_BEEN_DEFINED\n#define CU_UUID_HAS_BEEN_DEFINED\nstruct CUuuid_st {\n  char bytes[16];\n};\ntypedef struct CUuuid_st CUuuid;\n#endif\n",
-        )],
+        fixups: &[
+            (
+                "typedef struct CUuuid_st {\n  char bytes[16];\n} CUuuid_st;\n",
+                "#ifndef CU_UUID_HAS_BEEN_DEFINED\n#define CU_UUID_HAS_BEEN_DEFINED\nstruct CUuuid_st {\n  char bytes[16];\n};\ntypedef struct CUuuid_st CUuuid;\n#endif\n",
+            ),
+            // A deprecated alias NVIDIA keeps in the enum (a Rust enum cannot
+            // repeat a value).
+            (
+                "  cudaDevAttrTimelineSemaphoreInteropSupported = 114,\n",
+                "  cudaDevAttrTimelineSemaphoreInteropSupported = 114,\n  cudaDevAttrMaxTimelineSemaphoreInteropSupported = 114,\n",
+            ),
+        ],
         size_t: true,
         tagged: true,
         ..NONE
