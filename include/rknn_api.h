@@ -80,14 +80,10 @@
 
 #define RKNN_MEM_FLAG_ALLOC_NO_CONTEXT 131072
 
-#define RKNN_QUERY_NATIVE_NC1HWC2_INPUT_ATTR 8
-
-#define RKNN_QUERY_NATIVE_NC1HWC2_OUTPUT_ATTR 9
-
 /*
  Who owns a tensor memory's buffer (values, not bits).
  */
-typedef enum {
+typedef enum _rknn_tensor_mem_flags {
   RKNN_TENSOR_MEMORY_FLAGS_ALLOC_INSIDE = 1,
   RKNN_TENSOR_MEMORY_FLAGS_FROM_FD = 2,
   RKNN_TENSOR_MEMORY_FLAGS_FROM_PHYS = 3,
@@ -97,7 +93,7 @@ typedef enum {
 /*
  `rknn_create_mem2` allocation flags (bits).
  */
-typedef enum {
+typedef enum _rknn_mem_alloc_flags {
   RKNN_FLAG_MEMORY_FLAGS_DEFAULT = 0,
   RKNN_FLAG_MEMORY_CACHEABLE = 1,
   RKNN_FLAG_MEMORY_NON_CACHEABLE = 2,
@@ -107,7 +103,7 @@ typedef enum {
 /*
  `rknn_mem_sync` directions.
  */
-typedef enum {
+typedef enum _rknn_mem_sync_mode {
   RKNN_MEMORY_SYNC_TO_DEVICE = 1,
   RKNN_MEMORY_SYNC_FROM_DEVICE = 2,
   RKNN_MEMORY_SYNC_BIDIRECTIONAL = 3,
@@ -116,7 +112,7 @@ typedef enum {
 /*
  `rknn_query` commands.
  */
-typedef enum {
+typedef enum _rknn_query_cmd {
   RKNN_QUERY_IN_OUT_NUM = 0,
   RKNN_QUERY_INPUT_ATTR = 1,
   RKNN_QUERY_OUTPUT_ATTR = 2,
@@ -127,6 +123,8 @@ typedef enum {
   RKNN_QUERY_CUSTOM_STRING = 7,
   RKNN_QUERY_NATIVE_INPUT_ATTR = 8,
   RKNN_QUERY_NATIVE_OUTPUT_ATTR = 9,
+  RKNN_QUERY_NATIVE_NC1HWC2_INPUT_ATTR = 8,
+  RKNN_QUERY_NATIVE_NC1HWC2_OUTPUT_ATTR = 9,
   RKNN_QUERY_NATIVE_NHWC_INPUT_ATTR = 10,
   RKNN_QUERY_NATIVE_NHWC_OUTPUT_ATTR = 11,
   RKNN_QUERY_DEVICE_MEM_INFO = 12,
@@ -138,7 +136,7 @@ typedef enum {
   RKNN_QUERY_CMD_MAX = 18,
 } rknn_query_cmd;
 
-typedef enum {
+typedef enum _rknn_tensor_format {
   RKNN_TENSOR_NCHW = 0,
   RKNN_TENSOR_NHWC = 1,
   RKNN_TENSOR_NC1HWC2 = 2,
@@ -146,7 +144,7 @@ typedef enum {
   RKNN_TENSOR_FORMAT_MAX = 4,
 } rknn_tensor_format;
 
-typedef enum {
+typedef enum _rknn_tensor_type {
   RKNN_TENSOR_FLOAT32 = 0,
   RKNN_TENSOR_FLOAT16 = 1,
   RKNN_TENSOR_INT8 = 2,
@@ -162,14 +160,14 @@ typedef enum {
   RKNN_TENSOR_TYPE_MAX = 12,
 } rknn_tensor_type;
 
-typedef enum {
+typedef enum _rknn_tensor_qnt_type {
   RKNN_TENSOR_QNT_NONE = 0,
   RKNN_TENSOR_QNT_DFP = 1,
   RKNN_TENSOR_QNT_AFFINE_ASYMMETRIC = 2,
   RKNN_TENSOR_QNT_MAX = 3,
 } rknn_tensor_qnt_type;
 
-typedef enum {
+typedef enum _rknn_core_mask {
   RKNN_NPU_CORE_AUTO = 0,
   RKNN_NPU_CORE_0 = 1,
   RKNN_NPU_CORE_1 = 2,
@@ -183,7 +181,7 @@ typedef enum {
 /*
  A tensor buffer: CPU address, NPU address, dma-buf fd.
  */
-typedef struct {
+typedef struct _rknn_tensor_memory {
   void *virt_addr;
   uint64_t phys_addr;
   int32_t fd;
@@ -201,7 +199,7 @@ typedef uint64_t rknn_context;
 /*
  A tensor's attributes (376 bytes).
  */
-typedef struct {
+typedef struct _rknn_tensor_attr {
   uint32_t index;
   uint32_t n_dims;
   uint32_t dims[RKNN_MAX_DIMS];
@@ -220,7 +218,7 @@ typedef struct {
   uint32_t h_stride;
 } rknn_tensor_attr;
 
-typedef struct {
+typedef struct _rknn_init_extend {
   rknn_context ctx;
   int32_t real_model_offset;
   uint32_t real_model_size;
@@ -229,7 +227,7 @@ typedef struct {
   uint8_t reserved[112];
 } rknn_init_extend;
 
-typedef struct {
+typedef struct _rknn_input {
   uint32_t index;
   void *buf;
   uint32_t size;
@@ -238,14 +236,14 @@ typedef struct {
   rknn_tensor_format fmt;
 } rknn_input;
 
-typedef struct {
+typedef struct _rknn_run_extend {
   uint64_t frame_id;
   int32_t non_block;
   int32_t timeout_ms;
   int32_t fence_fd;
 } rknn_run_extend;
 
-typedef struct {
+typedef struct _rknn_output {
   uint8_t want_float;
   uint8_t is_prealloc;
   uint32_t index;
@@ -253,21 +251,21 @@ typedef struct {
   uint32_t size;
 } rknn_output;
 
-typedef struct {
+typedef struct _rknn_output_extend {
   uint64_t frame_id;
 } rknn_output_extend;
 
-typedef struct {
+typedef struct _rknn_input_output_num {
   uint32_t n_input;
   uint32_t n_output;
 } rknn_input_output_num;
 
-typedef struct {
+typedef struct _rknn_sdk_version {
   char api_version[256];
   char drv_version[256];
 } rknn_sdk_version;
 
-typedef struct {
+typedef struct _rknn_mem_size {
   uint32_t total_weight_size;
   uint32_t total_internal_size;
   uint64_t total_dma_allocated_size;
@@ -276,18 +274,30 @@ typedef struct {
   uint32_t reserved[10];
 } rknn_mem_size;
 
-typedef struct {
+typedef struct _rknn_custom_string {
   char string[1024];
 } rknn_custom_string;
 
-typedef struct {
+typedef struct _rknn_perf_detail {
   char *perf_data;
   uint64_t data_len;
 } rknn_perf_detail;
 
-typedef struct {
+typedef struct _rknn_perf_run {
   int64_t run_duration;
 } rknn_perf_run;
+
+/*
+ Dynamic input shapes (`RKNN_QUERY_INPUT_DYNAMIC_RANGE`).
+ */
+typedef struct _rknn_input_range {
+  uint32_t index;
+  uint32_t shape_number;
+  rknn_tensor_format fmt;
+  char name[RKNN_MAX_NAME_LEN];
+  uint32_t dyn_range[RKNN_MAX_DYNAMIC_SHAPE_NUM][RKNN_MAX_DIMS];
+  uint32_t n_dims;
+} rknn_input_range;
 
 #ifdef __cplusplus
 extern "C" {
@@ -378,6 +388,13 @@ int rknn_init(rknn_context *context,
               rknn_init_extend *extend);
 
 /*
+ A second context over the same model: it shares the first one's
+ weights and gets internal memory of its own (unless the first was made
+ with `RKNN_FLAG_MEM_ALLOC_OUTSIDE`).
+ */
+int rknn_dup_context(rknn_context *context_in, rknn_context *context_out);
+
+/*
  Destroy a context and the memory the runtime allocated for it.
  Memory the caller created with `rknn_create_mem*` stays until
  `rknn_destroy_mem`.
@@ -442,4 +459,44 @@ int rknn_set_batch_core_num(rknn_context context, int core_num);
 }  // extern "C"
 #endif  // __cplusplus
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+static inline const char *get_type_string(rknn_tensor_type type) {
+  switch (type) {
+  case RKNN_TENSOR_FLOAT32: return "FP32";
+  case RKNN_TENSOR_FLOAT16: return "FP16";
+  case RKNN_TENSOR_INT8: return "INT8";
+  case RKNN_TENSOR_UINT8: return "UINT8";
+  case RKNN_TENSOR_INT16: return "INT16";
+  case RKNN_TENSOR_UINT16: return "UINT16";
+  case RKNN_TENSOR_INT32: return "INT32";
+  case RKNN_TENSOR_UINT32: return "UINT32";
+  case RKNN_TENSOR_INT64: return "INT64";
+  case RKNN_TENSOR_BOOL: return "BOOL";
+  case RKNN_TENSOR_INT4: return "INT4";
+  case RKNN_TENSOR_BFLOAT16: return "BF16";
+  default: return "UNKNOW";
+  }
+}
+static inline const char *get_qnt_type_string(rknn_tensor_qnt_type type) {
+  switch (type) {
+  case RKNN_TENSOR_QNT_NONE: return "NONE";
+  case RKNN_TENSOR_QNT_DFP: return "DFP";
+  case RKNN_TENSOR_QNT_AFFINE_ASYMMETRIC: return "AFFINE";
+  default: return "UNKNOW";
+  }
+}
+static inline const char *get_format_string(rknn_tensor_format fmt) {
+  switch (fmt) {
+  case RKNN_TENSOR_NCHW: return "NCHW";
+  case RKNN_TENSOR_NHWC: return "NHWC";
+  case RKNN_TENSOR_NC1HWC2: return "NC1HWC2";
+  case RKNN_TENSOR_UNDEFINED: return "UNDEFINED";
+  default: return "UNKNOW";
+  }
+}
+#ifdef __cplusplus
+}
+#endif
 #endif  /* _RKNN_API_H */

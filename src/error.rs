@@ -28,6 +28,8 @@ pub enum Error {
     LimitReached,
     /// Shared state failed its consistency checks.
     Corrupt,
+    /// A wait ran out of time.
+    Timeout,
     /// A system call failed with this errno.
     Os(i32),
 }
@@ -49,6 +51,7 @@ impl fmt::Display for Error {
             Error::NotReady => f.write_str("not initialised"),
             Error::LimitReached => f.write_str("table full"),
             Error::Corrupt => f.write_str("shared state corrupt"),
+            Error::Timeout => f.write_str("timed out"),
             Error::Os(e) => write!(f, "{}", std::io::Error::from_raw_os_error(*e)),
         }
     }

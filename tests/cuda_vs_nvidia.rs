@@ -705,7 +705,7 @@ fn nvidia_built_calls_link_against_libaccelmem() {
         .arg("-L")
         .arg(libdir)
         .arg("-laccelmem")
-        .arg(format!("-Wl,-rpath,{}", libdir.display()))
+        .arg(format!("-Wl,--disable-new-dtags,-rpath,{}", libdir.display()))
         .arg("-o")
         .arg(&exe)
         .output()

@@ -24,6 +24,8 @@ struct Header {
     defaults: &'static [(&'static str, &'static str, &'static str)],
     /// Text replacements applied last: (from, to).
     fixups: &'static [(&'static str, &'static str)],
+    /// Tags for anonymous typedefs: (typedef name, tag).
+    tags: &'static [(&'static str, &'static str)],
     /// Name structs and enums with tags too (`struct cudaDeviceProp`), as
     /// CUDA's headers do; MPP's are anonymous typedefs.
     tagged: bool,
@@ -42,6 +44,7 @@ const NONE: Header = Header {
     defaults: &[],
     tagged: false,
     fixups: &[],
+    tags: &[],
 };
 
 const HEADERS: &[Header] = &[
@@ -197,7 +200,39 @@ const HEADERS: &[Header] = &[
             ("rknn_query_cmd_t", "rknn_query_cmd"),
             ("rknn_mem_sync_mode_t", "rknn_mem_sync_mode"),
             ("rknn_core_mask_t", "rknn_core_mask"),
+            // Enumerators in the SDK's enum (added below).
+            ("RKNN_QUERY_NATIVE_NC1HWC2_INPUT_ATTR", "RKNN_QUERY_NATIVE_NC1HWC2_INPUT_ATTR"),
+            ("RKNN_QUERY_NATIVE_NC1HWC2_OUTPUT_ATTR", "RKNN_QUERY_NATIVE_NC1HWC2_OUTPUT_ATTR"),
         ],
+        fixups: &[(
+            "  RKNN_QUERY_NATIVE_OUTPUT_ATTR = 9,\n",
+            "  RKNN_QUERY_NATIVE_OUTPUT_ATTR = 9,\n  RKNN_QUERY_NATIVE_NC1HWC2_INPUT_ATTR = 8,\n  RKNN_QUERY_NATIVE_NC1HWC2_OUTPUT_ATTR = 9,\n",
+        )],
+        tags: &[
+            ("rknn_tensor_mem", "_rknn_tensor_memory"),
+            ("rknn_tensor_attr", "_rknn_tensor_attr"),
+            ("rknn_mem_size", "_rknn_mem_size"),
+            ("rknn_input", "_rknn_input"),
+            ("rknn_output", "_rknn_output"),
+            ("rknn_init_extend", "_rknn_init_extend"),
+            ("rknn_run_extend", "_rknn_run_extend"),
+            ("rknn_output_extend", "_rknn_output_extend"),
+            ("rknn_input_output_num", "_rknn_input_output_num"),
+            ("rknn_sdk_version", "_rknn_sdk_version"),
+            ("rknn_custom_string", "_rknn_custom_string"),
+            ("rknn_perf_detail", "_rknn_perf_detail"),
+            ("rknn_perf_run", "_rknn_perf_run"),
+            ("rknn_input_range", "_rknn_input_range"),
+            ("rknn_query_cmd", "_rknn_query_cmd"),
+            ("rknn_mem_sync_mode", "_rknn_mem_sync_mode"),
+            ("rknn_tensor_mem_flags", "_rknn_tensor_mem_flags"),
+            ("rknn_mem_alloc_flags", "_rknn_mem_alloc_flags"),
+            ("rknn_tensor_format", "_rknn_tensor_format"),
+            ("rknn_tensor_type", "_rknn_tensor_type"),
+            ("rknn_tensor_qnt_type", "_rknn_tensor_qnt_type"),
+            ("rknn_core_mask", "_rknn_core_mask"),
+        ],
+        trailer: RKNN_HELPERS,
         ..NONE
     },
     Header {
@@ -270,6 +305,63 @@ template <class T> static inline cudaError_t cudaMallocAsync(T **ptr, size_t siz
 #endif
 ";
 
+/// The SDK header's inline helpers that model-zoo code calls to print
+/// tensor attributes.
+const RKNN_HELPERS: &str = "#ifdef __cplusplus
+extern \"C\" {
+#endif
+static inline const char *get_type_string(rknn_tensor_type type) {
+  switch (type) {
+  case RKNN_TENSOR_FLOAT32: return \"FP32\";
+  case RKNN_TENSOR_FLOAT16: return \"FP16\";
+  case RKNN_TENSOR_INT8: return \"INT8\";
+  case RKNN_TENSOR_UINT8: return \"UINT8\";
+  case RKNN_TENSOR_INT16: return \"INT16\";
+  case RKNN_TENSOR_UINT16: return \"UINT16\";
+  case RKNN_TENSOR_INT32: return \"INT32\";
+  case RKNN_TENSOR_UINT32: return \"UINT32\";
+  case RKNN_TENSOR_INT64: return \"INT64\";
+  case RKNN_TENSOR_BOOL: return \"BOOL\";
+  case RKNN_TENSOR_INT4: return \"INT4\";
+  case RKNN_TENSOR_BFLOAT16: return \"BF16\";
+  default: return \"UNKNOW\";
+  }
+}
+static inline const char *get_qnt_type_string(rknn_tensor_qnt_type type) {
+  switch (type) {
+  case RKNN_TENSOR_QNT_NONE: return \"NONE\";
+  case RKNN_TENSOR_QNT_DFP: return \"DFP\";
+  case RKNN_TENSOR_QNT_AFFINE_ASYMMETRIC: return \"AFFINE\";
+  default: return \"UNKNOW\";
+  }
+}
+static inline const char *get_format_string(rknn_tensor_format fmt) {
+  switch (fmt) {
+  case RKNN_TENSOR_NCHW: return \"NCHW\";
+  case RKNN_TENSOR_NHWC: return \"NHWC\";
+  case RKNN_TENSOR_NC1HWC2: return \"NC1HWC2\";
+  case RKNN_TENSOR_UNDEFINED: return \"UNDEFINED\";
+  default: return \"UNKNOW\";
+  }
+}
+#ifdef __cplusplus
+}
+#endif
+";
+
+/// Give anonymous `typedef struct {...} NAME;` (or enum) the tag `TAG`.
+fn add_tags(text: &str, tags: &[(&str, &str)]) -> String {
+    let mut t = text.to_string();
+    for (name, tag) in tags {
+        let close = format!("}} {name};");
+        let end = t.find(&close).unwrap_or_else(|| panic!("no typedef {name}"));
+        let start = t[..end].rfind("typedef ").expect("typedef");
+        let open = start + t[start..].find(" {").expect("brace");
+        t.insert_str(open, &format!(" {tag}"));
+    }
+    t
+}
+
 fn generate(h: &Header) -> String {
     let mut cfg = cbindgen::Config {
         language: cbindgen::Language::C,
@@ -335,7 +427,7 @@ fn generate(h: &Header) -> String {
         assert!(text.contains(from), "{}: fixup target not found: {from:?}", h.out);
         text = text.replace(from, to);
     }
-    text
+    add_tags(&text, h.tags)
 }
 
 /// Add `__dv(...)` C++ default arguments to the named parameters.

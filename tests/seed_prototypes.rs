@@ -103,7 +103,7 @@ fn seed_000_prototypes_compile_and_link() {
         .arg("-L")
         .arg(libdir)
         .arg("-l:libaccelmem.so")
-        .arg(format!("-Wl,-rpath,{}", libdir.display()))
+        .arg(format!("-Wl,--disable-new-dtags,-rpath,{}", libdir.display()))
         .output()
         .expect("run the compiler");
     assert!(

@@ -89,6 +89,13 @@ impl Backend for Emulated {
     }
 
     fn identify(&self, fd: BorrowedFd<'_>) -> Option<(String, u64)> {
+        // Our objects are regular files; anything else only looks like one.
+        // SAFETY: fstat into a zeroed struct on a borrowed, open fd.
+        let mut st: libc::stat = unsafe { std::mem::zeroed() };
+        // SAFETY: as above.
+        if unsafe { libc::fstat(fd.as_raw_fd(), &mut st) } != 0 || st.st_mode & libc::S_IFMT != libc::S_IFREG {
+            return None;
+        }
         let target = std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd())).ok()?;
         if target.parent()? != self.dir.as_path() {
             return None;

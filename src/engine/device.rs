@@ -332,6 +332,10 @@ impl Device {
             b.owner_start = me.start;
             b.refs = 1;
             b.pool = NIL;
+            b.imports = 0;
+            b.consume = 0;
+            b.orphan = 0;
+            b.ref_head = NIL;
             put_name(&mut b.name, req.name);
         }
         if req.attrs & attr::FOREIGN == 0 {
@@ -356,10 +360,16 @@ impl Device {
         if b.pool != NIL {
             return Err(Error::Busy);
         }
-        if b.owner_pid != me.pid {
+        if b.owner_pid != me.pid || b.orphan != 0 {
             return Err(Error::NotPermitted);
         }
-        g.release_buf(bi);
+        if b.imports > 0 {
+            // Others hold it: it lives on until the last import goes.
+            g.v.bufs[bi as usize].orphan = 1;
+            g.bump(bi);
+        } else {
+            g.release_buf(bi);
+        }
         drop(g);
         self.forget_maps(id);
         Ok(())
@@ -584,7 +594,7 @@ impl Device {
         Ok((0..g.v.meta.buf_high)
             .filter(|&bi| {
                 let b = &g.v.bufs[bi as usize];
-                b.state == R_LIVE && b.pool == NIL && b.owner_pid == me.pid && b.owner_start == me.start
+                b.state == R_LIVE && b.pool == NIL && b.orphan == 0 && b.owner_pid == me.pid && b.owner_start == me.start
             })
             .map(|bi| g.info(bi))
             .collect())
@@ -675,6 +685,15 @@ impl Drop for Device {
 }
 
 impl Guard<'_> {
+    pub(crate) fn dev_shared(&self) -> &Shared {
+        &self.dev.shared
+    }
+
+    /// Make sure `me` is in the process table (so its imports are reaped).
+    pub(crate) fn register_me(&mut self, me: ProcId) -> Result<()> {
+        self.register(me)
+    }
+
     pub(crate) fn zone_index(&self, name: Option<&str>) -> Result<usize> {
         let nz = self.v.meta.nzones as usize;
         match name {
@@ -861,9 +880,29 @@ impl Guard<'_> {
         let mut freed = Vec::new();
         for bi in 0..self.v.meta.buf_high {
             let b = self.v.bufs[bi as usize];
-            if b.state == R_LIVE && b.pool == NIL && is_dead(b.owner_pid, b.owner_start) {
+            if b.state != R_LIVE {
+                continue;
+            }
+            // Imports the dead held.
+            if b.ref_head != NIL {
+                for o in owners {
+                    if self.drop_imports(bi, *o, None) > 0 {
+                        self.bump(bi);
+                    }
+                }
+                if self.v.bufs[bi as usize].state != R_LIVE {
+                    continue;
+                }
+            }
+            let b = self.v.bufs[bi as usize];
+            if b.pool == NIL && b.orphan == 0 && is_dead(b.owner_pid, b.owner_start) {
                 freed.push(self.info(bi));
-                self.release_buf(bi);
+                if b.imports > 0 {
+                    self.v.bufs[bi as usize].orphan = 1;
+                    self.bump(bi);
+                } else {
+                    self.release_buf(bi);
+                }
             }
         }
         freed
@@ -944,6 +983,40 @@ impl Guard<'_> {
             let b = self.v.bufs[bi as usize];
             if b.state == R_LIVE && b.pool != NIL && self.v.pools[b.pool as usize].state != R_LIVE {
                 self.release_buf(bi);
+            }
+        }
+        // Imports: recount each live buffer's chain; records on no chain
+        // are free.
+        let high = self.v.meta.ref_high;
+        let mut used = vec![false; high as usize];
+        for bi in 0..self.v.meta.buf_high {
+            if self.v.bufs[bi as usize].state != R_LIVE {
+                self.v.bufs[bi as usize].ref_head = NIL;
+                continue;
+            }
+            let (mut prev, mut r, mut n) = (NIL, self.v.bufs[bi as usize].ref_head, 0u32);
+            while r != NIL {
+                if r >= high || used[r as usize] {
+                    // A broken link: cut the chain here.
+                    if prev == NIL {
+                        self.v.bufs[bi as usize].ref_head = NIL;
+                    } else {
+                        self.v.refs[prev as usize].next = NIL;
+                    }
+                    break;
+                }
+                used[r as usize] = true;
+                n += self.v.refs[r as usize].count;
+                prev = r;
+                r = self.v.refs[r as usize].next;
+            }
+            self.v.bufs[bi as usize].imports = n;
+        }
+        self.v.meta.ref_free = NIL;
+        for r in (0..high).rev() {
+            if !used[r as usize] {
+                self.v.refs[r as usize].next = self.v.meta.ref_free;
+                self.v.meta.ref_free = r;
             }
         }
         // Objects that no record names (created just before the crash).

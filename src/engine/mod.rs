@@ -12,6 +12,7 @@ pub mod device;
 pub mod listing;
 pub mod pool;
 pub mod process;
+pub mod share;
 pub(crate) mod shared;
 pub mod subpool;
 pub mod tlsf;
@@ -19,6 +20,7 @@ pub mod tlsf;
 pub use config::{BackendKind, Config, ZoneSpec, GRAIN};
 pub use device::{attr, AllocReq, BufId, BufInfo, Device, MapInfo, Prot, SyncDir, ZoneInfo, MAP_ALLOC};
 pub use pool::{BlockRef, PoolId, PoolInfo, PoolReq};
+pub use share::ShareInfo;
 pub use subpool::{SubBlock, SubPool, SubPoolCfg};
 
 use crate::error::{Error, Result};

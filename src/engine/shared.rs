@@ -17,7 +17,7 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 pub(crate) const MAGIC: u64 = u64::from_le_bytes(*b"ACCMEM01");
-pub(crate) const LAYOUT_VERSION: u64 = 1;
+pub(crate) const LAYOUT_VERSION: u64 = 2;
 const LOCK_PAGE: usize = 4096;
 
 /// Record states shared by the tables.
@@ -68,6 +68,26 @@ pub(crate) struct BufRec {
     pub pool: u32,
     pub next_free: u32,
     pub name: [u8; 32],
+    /// Live imports by other holders (hbmem's share client count).
+    pub imports: u32,
+    /// Consume count (hbmem).
+    pub consume: i32,
+    /// The owner freed it; it lives on for its importers.
+    pub orphan: u32,
+    /// First import record of this buffer, or NIL.
+    pub ref_head: u32,
+}
+
+/// One holder's imports of one buffer, chained from the buffer.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub(crate) struct RefRec {
+    /// Next record of the same buffer (or of the free list), or NIL.
+    pub next: u32,
+    pub count: u32,
+    pub pid: i32,
+    pub _pad: u32,
+    pub start: u64,
 }
 
 #[repr(C)]
@@ -124,6 +144,8 @@ pub(crate) struct Meta {
     pub max_slots: u32,
     pub buf_free: u32,
     pub buf_high: u32,
+    pub ref_free: u32,
+    pub ref_high: u32,
     pub pages_total: u64,
     pub off_descs: u64,
     pub off_bufs: u64,
@@ -131,6 +153,8 @@ pub(crate) struct Meta {
     pub off_procs: u64,
     pub off_pools: u64,
     pub off_slots: u64,
+    pub off_refs: u64,
+    pub off_words: u64,
     pub desc_pool: DescPool,
     pub slot_tlsf: Tlsf,
     pub slot_first: u32,
@@ -149,6 +173,7 @@ pub(crate) struct View<'a> {
     pub procs: &'a mut [ProcRec],
     pub pools: &'a mut [PoolRec],
     pub slots: &'a mut [SlotRec],
+    pub refs: &'a mut [RefRec],
 }
 
 fn align_up(v: usize, a: usize) -> usize {
@@ -162,6 +187,8 @@ struct Layout {
     off_procs: usize,
     off_pools: usize,
     off_slots: usize,
+    off_refs: usize,
+    off_words: usize,
     total: usize,
 }
 
@@ -178,6 +205,11 @@ fn layout(max_bufs: usize, max_descs: usize, pages: usize, max_procs: usize, max
     let off_procs = take(max_procs, size_of::<ProcRec>())?;
     let off_pools = take(max_pools, size_of::<PoolRec>())?;
     let off_slots = take(max_slots, size_of::<SlotRec>())?;
+    // One import record per buffer is the common case; more holders share.
+    let off_refs = take(max_bufs, size_of::<RefRec>())?;
+    // Futex words, one per buffer: touched atomically outside the lock, so
+    // they are never part of a `View`.
+    let off_words = take(max_bufs, 4)?;
     Some(Layout {
         off_descs,
         off_bufs,
@@ -185,6 +217,8 @@ fn layout(max_bufs: usize, max_descs: usize, pages: usize, max_procs: usize, max
         off_procs,
         off_pools,
         off_slots,
+        off_refs,
+        off_words,
         total: align_up(off, 4096),
     })
 }
@@ -356,7 +390,10 @@ impl Shared {
             v.meta.off_procs = l.off_procs as u64;
             v.meta.off_pools = l.off_pools as u64;
             v.meta.off_slots = l.off_slots as u64;
+            v.meta.off_refs = l.off_refs as u64;
+            v.meta.off_words = l.off_words as u64;
             v.meta.buf_free = NIL;
+            v.meta.ref_free = NIL;
             v.meta.desc_pool = DescPool { free_head: NIL, high: 0 };
             let mut ar = super::tlsf::Arena {
                 descs: v.descs,
@@ -417,6 +454,7 @@ impl Shared {
                 procs: std::slice::from_raw_parts_mut(b.add(l.off_procs) as *mut ProcRec, procs),
                 pools: std::slice::from_raw_parts_mut(b.add(l.off_pools) as *mut PoolRec, pools),
                 slots: std::slice::from_raw_parts_mut(b.add(l.off_slots) as *mut SlotRec, slots),
+                refs: std::slice::from_raw_parts_mut(b.add(l.off_refs) as *mut RefRec, bufs),
             }
         }
     }
@@ -436,6 +474,8 @@ impl Shared {
             off_procs: m.off_procs as usize,
             off_pools: m.off_pools as usize,
             off_slots: m.off_slots as usize,
+            off_refs: m.off_refs as usize,
+            off_words: m.off_words as usize,
             total: self.len,
         };
         let want = layout(
@@ -449,6 +489,8 @@ impl Shared {
         .ok_or(Error::Corrupt)?;
         if want.off_descs != l.off_descs
             || want.off_slots != l.off_slots
+            || want.off_refs != l.off_refs
+            || want.off_words != l.off_words
             || want.off_pagemap != l.off_pagemap
             || want.total > l.total
             || m.nzones as usize > MAX_ZONES
@@ -485,6 +527,20 @@ impl Shared {
             }
             e => Err(Error::Os(e)),
         }
+    }
+
+    /// The futex word of buffer `bi` (bumped whenever its imports or
+    /// consume count change, so waiters can sleep on it).
+    pub fn word(&self, bi: u32) -> Option<&std::sync::atomic::AtomicU32> {
+        // SAFETY: Meta lies after the lock page; we only read two fields
+        // that are written once at creation.
+        let m = unsafe { &*(self.base.add(LOCK_PAGE) as *const Meta) };
+        if bi >= m.max_bufs || m.off_words == 0 {
+            return None;
+        }
+        // SAFETY: the words region holds max_bufs u32s inside the mapping,
+        // 4-aligned; it is only ever accessed atomically.
+        Some(unsafe { &*(self.base.add(m.off_words as usize + 4 * bi as usize) as *const std::sync::atomic::AtomicU32) })
     }
 
     pub fn unlock(&self) {

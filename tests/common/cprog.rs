@@ -62,7 +62,7 @@ pub fn compile_with(compiler: &str, src: &Path, out: &Path, link: Link, flags: &
         Link::Shared => {
             cmd.arg(format!("-L{}", lib.display()))
                 .arg("-laccelmem")
-                .arg(format!("-Wl,-rpath,{}", lib.display()));
+                .arg(format!("-Wl,--disable-new-dtags,-rpath,{}", lib.display()));
         }
         Link::Static => {
             // The native libraries rustc lists for this staticlib.

@@ -73,7 +73,7 @@ pub fn compile_c(name: &str, source: &str, extra_flags: &[&str]) -> std::path::P
         .arg(&exe)
         .arg(format!("-L{}", lib.display()))
         .arg("-laccelmem")
-        .arg(format!("-Wl,-rpath,{}", lib.display()))
+        .arg(format!("-Wl,--disable-new-dtags,-rpath,{}", lib.display()))
         .output()
         .expect("run cc");
     assert!(o.status.success(), "cc failed:\n{}", String::from_utf8_lossy(&o.stderr));

@@ -183,12 +183,11 @@ pub unsafe extern "C" fn cudaHostGetFlags(pFlags: *mut c_uint, pHost: *mut c_voi
         if pFlags.is_null() || pHost.is_null() {
             return Err(cudaErrorInvalidValue);
         }
-        let st = state();
-        let f = match st.containing(pHost as usize) {
+        // Only memory from cudaHostAlloc/cudaMallocHost has host-alloc flags.
+        let f = match state().containing(pHost as usize) {
             Some((_, a)) if a.kind == Kind::Host => a.flags,
-            _ => st.registered_at(pHost as usize).ok_or(cudaErrorInvalidValue)?.2,
+            _ => return Err(cudaErrorInvalidValue),
         };
-        drop(st);
         out(pFlags, f)
     })
 }
@@ -204,8 +203,15 @@ pub unsafe extern "C" fn cudaHostRegister(ptr: *mut c_void, size: usize, flags: 
         }
         let (p, end) = (ptr as usize, ptr as usize + size);
         let mut st = state();
-        if st.containing(p).is_some() {
-            return Err(cudaErrorInvalidValue);
+        // Allocations the range touches: pinned host memory counts as
+        // registered already; device memory is not host memory at all.
+        let first = st.containing(p).map(|(s, _)| s).unwrap_or(p);
+        for (_, a) in st.allocs.range(first..end) {
+            return Err(if a.kind == Kind::Host {
+                cudaErrorHostMemoryAlreadyRegistered
+            } else {
+                cudaErrorInvalidValue
+            });
         }
         let overlaps = st.registered.range(..end).next_back().is_some_and(|(&s, &(l, _))| s + l > p);
         if overlaps {
@@ -261,11 +267,13 @@ pub unsafe extern "C" fn cudaPointerGetAttributes(attributes: *mut cudaPointerAt
                 devicePointer: p,
                 hostPointer: p,
             },
+            // No pageable-memory access (pageableMemoryAccess = 0): CUDA
+            // reports neither pointer for unregistered memory.
             None => cudaPointerAttributes {
                 r#type: cudaMemoryType::cudaMemoryTypeUnregistered as c_uint,
                 device: cudaInvalidDeviceId,
                 devicePointer: std::ptr::null_mut(),
-                hostPointer: p,
+                hostPointer: std::ptr::null_mut(),
             },
         };
         drop(st);
@@ -349,7 +357,7 @@ fn memcpy2d(dst: *mut c_void, dpitch: usize, src: *const c_void, spitch: usize, 
     if kind > cudaMemcpyKind::cudaMemcpyDefault as c_uint {
         return Err(cudaErrorInvalidMemcpyDirection);
     }
-    if width > dpitch || width > spitch {
+    if width > dpitch || width > spitch || dpitch > super::props::MEM_PITCH || spitch > super::props::MEM_PITCH {
         return Err(cudaErrorInvalidPitchValue);
     }
     if width == 0 || height == 0 {
@@ -373,7 +381,8 @@ fn memcpy2d(dst: *mut c_void, dpitch: usize, src: *const c_void, spitch: usize, 
 
 fn memset2d(p: *mut c_void, pitch: usize, value: c_int, width: usize, height: usize) -> R {
     super::current()?;
-    if width > pitch {
+    // One row (cudaMemset) has no pitch to check.
+    if width > pitch || (height > 1 && pitch > super::props::MEM_PITCH) {
         return Err(cudaErrorInvalidPitchValue);
     }
     if width == 0 || height == 0 {
@@ -384,7 +393,7 @@ fn memset2d(p: *mut c_void, pitch: usize, value: c_int, width: usize, height: us
         .and_then(|v| v.checked_add(width))
         .ok_or(cudaErrorInvalidValue)?;
     let v = view(p as usize, span)?;
-    if !v.device_ok || state().containing(p as usize).is_none() {
+    if !v.device_ok {
         return Err(cudaErrorInvalidValue);
     }
     for row in 0..height {
@@ -757,6 +766,12 @@ pub unsafe extern "C" fn cudaDeviceReset() -> cudaError_t {
                 // SAFETY: stream handles are boxes made by cudaStreamCreate.
                 drop(unsafe { Box::from_raw(s as *mut u8) });
             }
+            // Events and registrations belong to the context too.
+            for (e, _) in std::mem::take(&mut st.events) {
+                // SAFETY: event handles are boxes made by event_create.
+                drop(unsafe { Box::from_raw(e as *mut u8) });
+            }
+            st.registered.clear();
         }
         super::STICKY.store(0, std::sync::atomic::Ordering::Relaxed);
         super::LAST_ERROR.with(|c| c.set(0));

@@ -8,6 +8,9 @@ use super::driver_types::*;
 use super::Gpu;
 use std::ffi::{c_char, c_int};
 
+/// Largest pitch a copy or fill accepts (`memPitch`).
+pub(crate) const MEM_PITCH: usize = i32::MAX as usize;
+
 /// `sizeof(struct cudaDeviceProp)` in CUDA 11 headers.
 pub(crate) const CUDA11_PROP_SIZE: usize = 728;
 
@@ -35,7 +38,7 @@ pub(crate) fn properties(g: &Gpu) -> cudaDeviceProp {
     p.sharedMemPerBlock = 48 << 10;
     p.regsPerBlock = 65536;
     p.warpSize = 32;
-    p.memPitch = i32::MAX as usize;
+    p.memPitch = MEM_PITCH;
     p.maxThreadsPerBlock = 1024;
     p.maxThreadsDim = [1024, 1024, 64];
     p.maxGridSize = [i32::MAX, 65535, 65535];

@@ -55,12 +55,14 @@ pub(crate) enum Backing {
     },
     /// Wrapped from a physical address of the shared device: our mapping,
     /// if we made it.
-    FromPhys { map: Option<usize> },
+    FromPhys { map: Option<Mapping> },
 }
 
-/// A mapping this front made for a wrapped memory.
+/// A mapping this front made for a wrapped memory: an engine mapping of
+/// buffer `buf` (checked before unmapping, since the buffer may have been
+/// freed and the address reused), or a raw one of a foreign fd.
 pub(crate) enum Mapping {
-    Engine(usize),
+    Engine { addr: usize, buf: BufId },
     Raw { addr: usize, len: usize },
 }
 

@@ -293,3 +293,15 @@ pub struct rknn_run_extend {
 pub struct rknn_output_extend {
     pub frame_id: u64,
 }
+
+/// Dynamic input shapes (`RKNN_QUERY_INPUT_DYNAMIC_RANGE`).
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct rknn_input_range {
+    pub index: u32,
+    pub shape_number: u32,
+    pub fmt: rknn_tensor_format_t,
+    pub name: [c_char; RKNN_MAX_NAME_LEN],
+    pub dyn_range: [[u32; RKNN_MAX_DIMS]; RKNN_MAX_DYNAMIC_SHAPE_NUM],
+    pub n_dims: u32,
+}

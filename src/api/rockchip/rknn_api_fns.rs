@@ -189,6 +189,16 @@ pub unsafe extern "C" fn rknn_create_mem_from_fd(
         if end > limit {
             return fail(&format!("offset {offset} + size {size} past the end ({limit} bytes)"));
         }
+        if ours.is_none() {
+            // Only memory that can be mapped is memory the NPU can import.
+            // SAFETY: a one-page probe mapping of the caller's fd, undone at once.
+            let p = unsafe { libc::mmap(std::ptr::null_mut(), 4096, libc::PROT_READ, libc::MAP_SHARED, fd, 0) };
+            if p == libc::MAP_FAILED {
+                return fail("fd cannot be mapped: not a dma-buf or shared-memory fd");
+            }
+            // SAFETY: the probe mapping just made.
+            unsafe { libc::munmap(p, 4096) };
+        }
         let Ok(dup) = bfd.try_clone_to_owned() else {
             return fail("cannot duplicate fd");
         };
@@ -220,7 +230,7 @@ pub unsafe extern "C" fn rknn_create_mem_from_fd(
             (virt_addr, None)
         } else if let Some(b) = &ours {
             match dev.map(b.id, 0, end, b.attrs & attr::CACHED != 0, MAP_RKNN) {
-                Ok(m) => (m.addr as *mut c_void, Some(Mapping::Engine(m.addr))),
+                Ok(m) => (m.addr as *mut c_void, Some(Mapping::Engine { addr: m.addr, buf: b.id })),
                 Err(e) => {
                     undo_iova(&iova);
                     return fail(&e.to_string());
@@ -306,7 +316,7 @@ pub unsafe extern "C" fn rknn_create_mem_from_phys(
         }
         let (virt, map) = if virt_addr.is_null() {
             match dev.map(b.id, off, size as u64, b.attrs & attr::CACHED != 0, MAP_RKNN) {
-                Ok(m) => (m.addr as *mut c_void, Some(m.addr)),
+                Ok(m) => (m.addr as *mut c_void, Some(Mapping::Engine { addr: m.addr, buf: b.id })),
                 Err(e) => return fail(&e.to_string()),
             }
         } else {
@@ -346,6 +356,25 @@ pub unsafe extern "C" fn rknn_create_mem_from_mb_blk(ctx: rknn_context, mb_blk: 
     })
 }
 
+fn unmap(m: Option<Mapping>) {
+    match m {
+        Some(Mapping::Engine { addr, buf }) => {
+            if let Ok(d) = engine::global() {
+                // Only if the address still maps that buffer: a freed
+                // buffer's mapping is gone and the address may be reused.
+                if d.mapping_at(addr).is_ok_and(|m| m.buf == buf) {
+                    let _ = d.unmap(addr, MAP_RKNN);
+                }
+            }
+        }
+        Some(Mapping::Raw { addr, len }) => {
+            // SAFETY: a mapping this front made and nothing else owns.
+            unsafe { libc::munmap(addr as *mut c_void, len) };
+        }
+        None => {}
+    }
+}
+
 /// Undo what a memory's backing holds: buffers made inside are freed;
 /// wrapped memory is only unwrapped.
 fn release(b: Backing) {
@@ -355,27 +384,12 @@ fn release(b: Backing) {
             let _ = dev.free(buf);
         }
         Backing::FromFd { map, iova, .. } => {
-            match map {
-                Some(Mapping::Engine(a)) => {
-                    if let Ok(d) = engine::global() {
-                        let _ = d.unmap(a, MAP_RKNN);
-                    }
-                }
-                Some(Mapping::Raw { addr, len }) => {
-                    // SAFETY: a mapping this front made and nothing else owns.
-                    unsafe { libc::munmap(addr as *mut c_void, len) };
-                }
-                None => {}
-            }
+            unmap(map);
             if let (Some(r), Ok(npu)) = (iova, super::npu()) {
                 let _ = npu.free(r);
             }
         }
-        Backing::FromPhys { map, .. } => {
-            if let (Some(a), Ok(d)) = (map, engine::global()) {
-                let _ = d.unmap(a, MAP_RKNN);
-            }
-        }
+        Backing::FromPhys { map } => unmap(map),
     }
 }
 
@@ -592,23 +606,23 @@ pub unsafe extern "C" fn rknn_init(
         let mut made = Vec::new();
         if !outside && !info_only {
             let sram = flag & RKNN_FLAG_ENABLE_SRAM != 0;
-            let weights = create_inside(ctx, weight_size as u64, true, false, false, "rknn_weight");
-            let internal = if flag & RKNN_FLAG_INTERNAL_ALLOC_OUTSIDE == 0 && c.internal_size > 0 {
-                Some(create_inside(ctx, c.internal_size as u64, true, sram, false, "rknn_internal"))
-            } else {
-                None
+            let weights = match create_inside(ctx, weight_size as u64, true, false, false, "rknn_weight") {
+                Ok(m) => m,
+                Err(e) => {
+                    log(&format!("rknn_init: {e}"));
+                    return RKNN_ERR_MALLOC_FAIL;
+                }
             };
-            for r in std::iter::once(weights).chain(internal) {
-                match r {
+            made.push(weights);
+            if flag & RKNN_FLAG_INTERNAL_ALLOC_OUTSIDE == 0 && c.internal_size > 0 {
+                match create_inside(ctx, c.internal_size as u64, true, sram, false, "rknn_internal") {
                     Ok(m) => made.push(m),
                     Err(e) => {
                         log(&format!("rknn_init: {e}"));
-                        for m in made {
-                            if let Some(mm) = state().mems.remove(&(m as usize)) {
-                                release(mm.backing);
-                                // SAFETY: made by create_inside just now.
-                                drop(unsafe { Box::from_raw(m) });
-                            }
+                        if let Some(mm) = state().mems.remove(&(weights as usize)) {
+                            release(mm.backing);
+                            // SAFETY: made by create_inside just now.
+                            drop(unsafe { Box::from_raw(weights) });
                         }
                         return RKNN_ERR_MALLOC_FAIL;
                     }
@@ -621,6 +635,53 @@ pub unsafe extern "C" fn rknn_init(
         state().ctxs.insert(ctx, c);
         // SAFETY: checked non-NULL.
         unsafe { *context = ctx };
+        RKNN_SUCC
+    })
+}
+
+/// A second context over the same model: it shares the first one's
+/// weights and gets internal memory of its own (unless the first was made
+/// with `RKNN_FLAG_MEM_ALLOC_OUTSIDE`).
+#[no_mangle]
+pub unsafe extern "C" fn rknn_dup_context(context_in: *mut rknn_context, context_out: *mut rknn_context) -> c_int {
+    guard(RKNN_ERR_FAIL, || {
+        if context_in.is_null() || context_out.is_null() {
+            return RKNN_ERR_PARAM_INVALID;
+        }
+        // SAFETY: checked non-NULL.
+        let src = unsafe { *context_in };
+        let (flags, model, internal_size) = match state().ctxs.get(&src) {
+            Some(c) => (c.flags, c.model.clone(), c.internal_size),
+            None => return RKNN_ERR_CTX_INVALID,
+        };
+        let ctx = super::next_ctx();
+        let mut own = Vec::new();
+        if flags & (RKNN_FLAG_MEM_ALLOC_OUTSIDE | RKNN_FLAG_INTERNAL_ALLOC_OUTSIDE | RKNN_FLAG_COLLECT_MODEL_INFO_ONLY) == 0
+            && internal_size > 0
+        {
+            let sram = flags & RKNN_FLAG_ENABLE_SRAM != 0;
+            match create_inside(ctx, internal_size as u64, true, sram, false, "rknn_internal") {
+                Ok(m) => own.push(m as usize),
+                Err(e) => {
+                    log(&format!("rknn_dup_context: {e}"));
+                    return RKNN_ERR_MALLOC_FAIL;
+                }
+            }
+        }
+        let weight_size = model.len() as u32;
+        state().ctxs.insert(
+            ctx,
+            Ctx {
+                flags,
+                model,
+                weight_size,
+                internal_size,
+                own,
+                bound: Default::default(),
+            },
+        );
+        // SAFETY: checked non-NULL.
+        unsafe { *context_out = ctx };
         RKNN_SUCC
     })
 }

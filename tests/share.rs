@@ -1,0 +1,120 @@
+//! Sharing through the engine: share ids, imports counted per holder,
+//! orphans that live until the last import goes, consume counts, waits,
+//! and imports of a process that dies.
+
+mod common;
+use accelmem::engine::{AllocReq, Device};
+use accelmem::Error;
+use common::TestDevice;
+use std::time::Duration;
+
+fn req(name: &str) -> AllocReq<'_> {
+    AllocReq {
+        size: 8192,
+        name,
+        ..AllocReq::default()
+    }
+}
+
+#[test]
+fn import_orphan_and_last_release() {
+    let t = TestDevice::new("share", "anonymous,0,0x44000000,4M");
+    let d = t.dev();
+    let b = d.alloc(&req("shared")).unwrap();
+    let sid = d.share_id(b.id).unwrap();
+    assert!(sid > 0);
+    assert_eq!(d.find_share(sid).unwrap().id, b.id);
+    assert_eq!(d.import_share(sid).unwrap().id, b.id);
+    assert_eq!(d.import_share(sid).unwrap().id, b.id);
+    assert_eq!(d.share_info(b.id).unwrap().imports, 2);
+    d.check().unwrap();
+    // The owner frees: the buffer lives on for its importers.
+    d.free(b.id).unwrap();
+    assert_eq!(d.free(b.id), Err(Error::NotPermitted), "the owner's reference is gone");
+    let info = d.share_info(b.id).unwrap();
+    assert!(info.orphan);
+    assert_eq!(d.zones().unwrap()[0].blocks.len(), 1);
+    d.unimport(b.id).unwrap();
+    assert_eq!(d.zones().unwrap()[0].blocks.len(), 1);
+    d.check().unwrap();
+    // The last import frees it.
+    d.unimport(b.id).unwrap();
+    assert_eq!(d.zones().unwrap()[0].used, 0);
+    assert_eq!(d.import_share(sid).map(|_| ()), Err(Error::NotFound), "stale share id");
+    assert_eq!(d.unimport(b.id), Err(Error::NotFound));
+    assert_eq!(d.import_share(0).map(|_| ()), Err(Error::InvalidArgument));
+    d.check().unwrap();
+}
+
+#[test]
+fn consume_counts_and_waits() {
+    let t = TestDevice::new("consume", "anonymous,0,0x44000000,4M");
+    let d = t.dev();
+    let b = d.alloc(&req("consumed")).unwrap();
+    assert_eq!(d.consume_add(b.id, 1).unwrap(), 1);
+    assert_eq!(d.consume_add(b.id, -2), Err(Error::InvalidArgument));
+    // Not at zero: the wait times out.
+    let r = d.wait_share(b.id, Some(Duration::from_millis(20)), |s| s.consume == 0);
+    assert_eq!(r.map(|_| ()), Err(Error::Timeout));
+    // Another thread brings it to zero while we wait.
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            std::thread::sleep(Duration::from_millis(30));
+            d.consume_add(b.id, -1).unwrap();
+        });
+        let got = d.wait_share(b.id, Some(Duration::from_secs(5)), |s| s.consume == 0).unwrap();
+        assert_eq!(got.consume, 0);
+    });
+    d.free(b.id).unwrap();
+}
+
+#[test]
+fn dead_importer_releases_its_imports() {
+    let t = TestDevice::new("deadimp", "anonymous,0,0x44000000,4M");
+    let d = t.dev();
+    let b = d.alloc(&req("held")).unwrap();
+    let sid = d.share_id(b.id).unwrap();
+    let cfg = t.cfg.clone();
+    // SAFETY: the child only opens the device, imports twice and exits
+    // without running destructors or atexit handlers.
+    let pid = unsafe { libc::fork() };
+    assert!(pid >= 0);
+    if pid == 0 {
+        let ok = (|| {
+            let c = Device::open(cfg).ok()?;
+            c.import_share(sid).ok()?;
+            c.import_share(sid).ok()?;
+            Some(())
+        })()
+        .is_some();
+        // SAFETY: leaving the child at once.
+        unsafe { libc::_exit(if ok { 0 } else { 1 }) };
+    }
+    let mut status = 0;
+    // SAFETY: waiting for our own child.
+    unsafe { libc::waitpid(pid, &mut status, 0) };
+    assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0);
+    // The dead child's imports count until it is reaped.
+    assert_eq!(d.holders(b.id).unwrap().len(), 2);
+    d.reap().unwrap();
+    assert_eq!(d.share_info(b.id).unwrap().imports, 0);
+    assert_eq!(d.holders(b.id).unwrap(), vec![std::process::id() as i32]);
+    d.check().unwrap();
+    // And an orphan whose importer dies is freed.
+    let sid2 = sid;
+    let cfg = t.cfg.clone();
+    // SAFETY: as above.
+    let pid = unsafe { libc::fork() };
+    if pid == 0 {
+        let ok = Device::open(cfg).ok().and_then(|c| c.import_share(sid2).ok()).is_some();
+        // SAFETY: leaving the child at once.
+        unsafe { libc::_exit(if ok { 0 } else { 1 }) };
+    }
+    // SAFETY: waiting for our own child.
+    unsafe { libc::waitpid(pid, &mut status, 0) };
+    d.free(b.id).unwrap();
+    assert!(d.share_info(b.id).unwrap().orphan);
+    d.reap().unwrap();
+    assert_eq!(d.zones().unwrap()[0].used, 0);
+    d.check().unwrap();
+}
