@@ -206,7 +206,7 @@ pub unsafe extern "C" fn cudaHostRegister(ptr: *mut c_void, size: usize, flags: 
         // Allocations the range touches: pinned host memory counts as
         // registered already; device memory is not host memory at all.
         let first = st.containing(p).map(|(s, _)| s).unwrap_or(p);
-        for (_, a) in st.allocs.range(first..end) {
+        if let Some((_, a)) = st.allocs.range(first..end).next() {
             return Err(if a.kind == Kind::Host {
                 cudaErrorHostMemoryAlreadyRegistered
             } else {
