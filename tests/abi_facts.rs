@@ -97,7 +97,9 @@ fn declared_functions(header: &str) -> Vec<String> {
     for line in text.lines() {
         let line = line.split("//").next().unwrap_or("");
         let starts_ident = line.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_');
-        let Some(paren) = line.find('(').filter(|_| starts_ident && !line.starts_with("typedef")) else {
+        // Inline helpers defined in a header are not exports.
+        let inline = line.starts_with("static ") || line.starts_with("template");
+        let Some(paren) = line.find('(').filter(|_| starts_ident && !line.starts_with("typedef") && !inline) else {
             continue;
         };
         let before = line[..paren].trim_end();

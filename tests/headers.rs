@@ -236,6 +236,28 @@ const HEADERS: &[Header] = &[
         ..NONE
     },
     Header {
+        out: "hb_mem_err.h",
+        src: &["src/api/horizon/hb_mem_err.rs", "src/api/horizon/hbmem/strerror.rs"],
+        guard: "HB_MEM_ERR_H",
+        sys_includes: &["stddef.h", "stdint.h"],
+        raw: "#define HB_MEM_ERR(e) (-(e))\n#define HB_MEM_UNERR(e) (-(e))\n",
+        trailer: "static inline char *hb_mem_make_error_string(int32_t err_num, char *err_buf, size_t errbuf_size) {\n  hb_mem_strerror(err_num, err_buf, errbuf_size);\n  return err_buf;\n}\n",
+        ..NONE
+    },
+    Header {
+        out: "hb_mem_mgr.h",
+        src: &[
+            "src/api/horizon/hb_mem_mgr.rs",
+            "src/api/horizon/hbmem/common.rs",
+            "src/api/horizon/hbmem/share.rs",
+        ],
+        guard: "HB_MEM_MGR_H",
+        sys_includes: &["stddef.h", "stdint.h"],
+        rename: &[("hb_mem_buffer_type_raw", "hb_mem_buffer_type_t")],
+        tagged: true,
+        ..NONE
+    },
+    Header {
         out: "dnn/hb_sys.h",
         src: &["src/api/horizon/hb_sys.rs", "src/api/horizon/hb_sys_api.rs"],
         guard: "DNN_HB_SYS_H_",
@@ -462,7 +484,12 @@ fn tidy(text: &str) -> String {
                 return Some(format!("#define {name} (({ty})0x{n:X}U)"));
             }
             let n: u64 = value.parse().ok()?;
-            (n > i32::MAX as u64 && n <= u32::MAX as u64).then(|| format!("#define {name} 0x{n:X}U"))
+            if n > i32::MAX as u64 && n <= u32::MAX as u64 {
+                Some(format!("#define {name} 0x{n:X}U"))
+            } else {
+                // Flag values read best in hex, as the vendors write them.
+                (n >= 0x10000).then(|| format!("#define {name} 0x{n:X}"))
+            }
         })();
         out.push_str(fixed.as_deref().unwrap_or(line));
         out.push('\n');

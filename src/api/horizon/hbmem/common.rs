@@ -1,0 +1,390 @@
+//! Module open/close, common buffers, cache maintenance, lookups by fd and
+//! by virtual address, and `hb_mem_strerror`.
+#![allow(non_snake_case, clippy::missing_safety_doc)]
+
+use super::super::hb_mem_err::*;
+use super::super::hb_mem_mgr::*;
+use super::{call, code, new_tag, open_device, state, Hold, Rec};
+use crate::engine::{attr, AllocReq, BufInfo, Device, SyncDir};
+use std::os::fd::{AsRawFd, OwnedFd};
+
+/// Heap zones by priority of the `HB_MEM_USAGE_PRIV_*` bits, each with its
+/// documented fallback order. A zone the device does not have is skipped;
+/// if none exists, the device's first zone serves.
+fn heap_zones(flags: i64) -> &'static [&'static str] {
+    let heap = flags & HB_MEM_USAGE_PRIV_MASK;
+    if heap & HB_MEM_USAGE_PRIV_HEAP_INLINE_ECC != 0 {
+        &["inline_ecc", "ion_cma"]
+    } else if heap & HB_MEM_USAGE_PRIV_HEAP_SRAM_LIMIT != 0 {
+        &["sram_limit", "sram", "ion_cma"]
+    } else if heap & HB_MEM_USAGE_PRIV_HEAP_2_RESERVED != 0 {
+        &["cma_reserved", "carveout", "ion_cma"]
+    } else if heap & HB_MEM_USAGE_PRIV_HEAP_SRAM != 0 {
+        &["sram", "ion_cma"]
+    } else if heap & HB_MEM_USAGE_PRIV_HEAP_RESERVED != 0 {
+        &["carveout", "cma_reserved", "ion_cma"]
+    } else {
+        &["ion_cma", "cma_reserved"]
+    }
+}
+
+/// Allocate a buffer of `size` bytes per `flags` (heap, cache) on `dev`.
+pub(crate) fn alloc_buf(dev: &Device, size: u64, flags: i64, name: &str) -> Result<BufInfo, i32> {
+    if size == 0 {
+        return Err(HB_MEM_ERR_INVALID_PARAMS);
+    }
+    let cached = flags & HB_MEM_USAGE_CACHED != 0;
+    let zones = dev.zones().map_err(|e| code(e, HB_MEM_ERR_UNKNOWN))?;
+    let mut tried = false;
+    let mut last = HB_MEM_ERR_INSUFFICIENT_MEM;
+    for z in heap_zones(flags)
+        .iter()
+        .filter(|z| zones.iter().any(|x| x.name == **z))
+        .map(|z| Some(*z))
+        .chain(std::iter::once(None))
+    {
+        if z.is_none() && tried {
+            break;
+        }
+        tried = true;
+        let req = AllocReq {
+            zone: z,
+            size,
+            align: 0,
+            attrs: if cached { attr::CACHED } else { 0 },
+            name,
+        };
+        match dev.alloc(&req) {
+            Ok(b) => return Ok(b),
+            Err(e) => last = code(e, HB_MEM_ERR_INSUFFICIENT_MEM),
+        }
+    }
+    Err(last)
+}
+
+/// Make a record for `b` in this process: a new fd, a new mapping of
+/// `size` bytes at `offset`. Returns the fd.
+pub(crate) fn hold(dev: &Device, b: &BufInfo, offset: u64, size: u64, flags: i64, how: Hold) -> Result<i32, i32> {
+    let cached = b.attrs & attr::CACHED != 0;
+    let tag = new_tag();
+    let fd: OwnedFd = dev.export_fd(b.id).map_err(|e| code(e, HB_MEM_ERR_INVALID_FD))?;
+    let m = dev
+        .map(b.id, offset, size, cached, tag)
+        .map_err(|e| code(e, HB_MEM_ERR_INVALID_FD))?;
+    let share_id = dev.share_id(b.id).map_err(|e| code(e, HB_MEM_ERR_INVALID_FD))?;
+    let raw = fd.as_raw_fd();
+    let mut st = state();
+    st.by_addr.insert(m.addr, raw);
+    st.recs.insert(
+        raw,
+        Rec {
+            buf: b.id,
+            hold: how,
+            addr: m.addr,
+            tag,
+            offset,
+            size,
+            flags,
+            phys: b.phys + offset,
+            share_id,
+            cached,
+            user_consume: 0,
+            _fd: fd,
+        },
+    );
+    Ok(raw)
+}
+
+/// Drop a record: unmap, close its fd, and free or unimport the buffer.
+pub(crate) fn release(dev: &Device, fd: i32) -> Result<(), i32> {
+    let rec = {
+        let mut st = state();
+        let r = st.recs.remove(&fd).ok_or(HB_MEM_ERR_INVALID_FD)?;
+        st.by_addr.remove(&r.addr);
+        r
+    };
+    let _ = dev.unmap(rec.addr, rec.tag);
+    let r = match rec.hold {
+        Hold::Owner => dev.free(rec.buf),
+        Hold::Import => dev.unimport(rec.buf),
+    };
+    drop(rec);
+    r.map_err(|e| code(e, HB_MEM_ERR_INVALID_FD))
+}
+
+/// Fill a common-buffer struct from a record.
+pub(crate) fn describe(fd: i32, r: &Rec) -> hb_mem_common_buf_t {
+    hb_mem_common_buf_t {
+        fd,
+        share_id: r.share_id,
+        flags: r.flags,
+        size: r.size,
+        virt_addr: r.addr as *mut u8,
+        phys_addr: r.phys,
+        offset: 0,
+    }
+}
+
+fn out<T>(p: *mut T, v: T) -> Result<(), i32> {
+    if p.is_null() {
+        return Err(HB_MEM_ERR_INVALID_PARAMS);
+    }
+    // SAFETY: non-NULL output pointer the caller guarantees writable.
+    unsafe { p.write(v) };
+    Ok(())
+}
+
+/// The library version.
+#[no_mangle]
+pub unsafe extern "C" fn hb_mem_get_version(major: *mut u32, minor: *mut u32, patch: *mut u32) -> i32 {
+    call(|| {
+        if major.is_null() || minor.is_null() || patch.is_null() {
+            return Err(HB_MEM_ERR_INVALID_PARAMS);
+        }
+        out(major, 1)?;
+        out(minor, 0)?;
+        out(patch, 0)
+    })
+}
+
+/// Open the module for this process (counted: each open needs a close).
+#[no_mangle]
+pub unsafe extern "C" fn hb_mem_module_open() -> i32 {
+    call(|| {
+        crate::engine::global().map_err(|_| HB_MEM_ERR_MODULE_OPEN_FAIL)?;
+        state().opens += 1;
+        Ok(())
+    })
+}
+
+/// Close the module; the last close frees everything this process still
+/// holds through hbmem.
+#[no_mangle]
+pub unsafe extern "C" fn hb_mem_module_close() -> i32 {
+    call(|| {
+        let dev = open_device()?;
+        let left = {
+            let mut st = state();
+            st.opens -= 1;
+            if st.opens > 0 {
+                return Ok(());
+            }
+            st.recs.keys().copied().collect::<Vec<i32>>()
+        };
+        for fd in left {
+            let _ = release(dev, fd);
+        }
+        Ok(())
+    })
+}
+
+/// Allocate a common buffer of `size` bytes with usage `flags`.
+#[no_mangle]
+pub unsafe extern "C" fn hb_mem_alloc_com_buf(size: u64, flags: i64, buf: *mut hb_mem_common_buf_t) -> i32 {
+    call(|| {
+        let dev = open_device()?;
+        if buf.is_null() {
+            return Err(HB_MEM_ERR_INVALID_PARAMS);
+        }
+        let b = alloc_buf(dev, size, flags, "hb_mem_com_buf")?;
+        let fd = match hold(dev, &b, 0, size, flags, Hold::Owner) {
+            Ok(fd) => fd,
+            Err(e) => {
+                let _ = dev.free(b.id);
+                return Err(e);
+            }
+        };
+        let st = state();
+        out(buf, describe(fd, &st.recs[&fd]))
+    })
+}
+
+fn with_fd<T>(fd: i32, f: impl FnOnce(&Rec) -> T) -> Result<T, i32> {
+    let st = state();
+    st.recs.get(&fd).map(f).ok_or(HB_MEM_ERR_INVALID_FD)
+}
+
+fn fd_at(vaddr: u64) -> Result<i32, i32> {
+    state().at(vaddr as usize, 0).map(|(fd, _)| fd).ok_or(HB_MEM_ERR_INVALID_VADDR)
+}
+
+/// The common buffer an fd of this process names.
+#[no_mangle]
+pub unsafe extern "C" fn hb_mem_get_com_buf(fd: i32, buf: *mut hb_mem_common_buf_t) -> i32 {
+    call(|| {
+        open_device()?;
+        let d = with_fd(fd, |r| describe(fd, r))?;
+        out(buf, d)
+    })
+}
+
+/// Free (or, for an import, release) the buffer behind an fd.
+#[no_mangle]
+pub unsafe extern "C" fn hb_mem_free_buf(fd: i32) -> i32 {
+    call(|| {
+        let dev = open_device()?;
+        release(dev, fd)
+    })
+}
+
+fn sync(fd: i32, offset: u64, size: u64, dir: SyncDir) -> Result<(), i32> {
+    let dev = open_device()?;
+    let (buf, base, len, cached) = with_fd(fd, |r| (r.buf, r.offset, r.size, r.cached))?;
+    if size == 0 || offset.checked_add(size).is_none_or(|e| e > len) {
+        return Err(HB_MEM_ERR_INVALID_PARAMS);
+    }
+    if !cached {
+        // Documented: "No need to ... for uncached buffer" — success.
+        return Ok(());
+    }
+    dev.sync(buf, base + offset, size, dir).map_err(|e| code(e, HB_MEM_ERR_INVALID_FD))
+}
+
+/// Drop cached lines before the CPU reads what a device wrote.
+#[no_mangle]
+pub unsafe extern "C" fn hb_mem_invalidate_buf(fd: i32, offset: u64, size: u64) -> i32 {
+    call(|| sync(fd, offset, size, SyncDir::FromDevice))
+}
+
+/// Write CPU caches back after the CPU wrote.
+#[no_mangle]
+pub unsafe extern "C" fn hb_mem_flush_buf(fd: i32, offset: u64, size: u64) -> i32 {
+    call(|| sync(fd, offset, size, SyncDir::ToDevice))
+}
+
+fn sync_vaddr(vaddr: u64, size: u64, dir: SyncDir) -> Result<(), i32> {
+    open_device()?;
+    let (fd, off) = {
+        let st = state();
+        let (fd, r) = st.at(vaddr as usize, size).ok_or(HB_MEM_ERR_INVALID_VADDR)?;
+        (fd, vaddr - r.addr as u64)
+    };
+    sync(fd, off, size, dir)
+}
+
+/// `hb_mem_invalidate_buf` by virtual address.
+#[no_mangle]
+pub unsafe extern "C" fn hb_mem_invalidate_buf_with_vaddr(virt_addr: u64, size: u64) -> i32 {
+    call(|| sync_vaddr(virt_addr, size, SyncDir::FromDevice))
+}
+
+/// `hb_mem_flush_buf` by virtual address.
+#[no_mangle]
+pub unsafe extern "C" fn hb_mem_flush_buf_with_vaddr(virt_addr: u64, size: u64) -> i32 {
+    call(|| sync_vaddr(virt_addr, size, SyncDir::ToDevice))
+}
+
+/// Whether `[virt_addr, virt_addr + size)` lies in one buffer of this process.
+#[no_mangle]
+pub unsafe extern "C" fn hb_mem_is_valid_buf(virt_addr: u64, size: u64, valid: *mut i32) -> i32 {
+    call(|| {
+        open_device()?;
+        let ok = state().at(virt_addr as usize, size).is_some();
+        out(valid, ok as i32)
+    })
+}
+
+/// Physical address of a virtual address inside a buffer.
+#[no_mangle]
+pub unsafe extern "C" fn hb_mem_get_phys_addr(virt_addr: u64, phys_addr: *mut u64) -> i32 {
+    call(|| {
+        open_device()?;
+        let p = {
+            let st = state();
+            let (_, r) = st.at(virt_addr as usize, 0).ok_or(HB_MEM_ERR_INVALID_VADDR)?;
+            r.phys + (virt_addr - r.addr as u64)
+        };
+        out(phys_addr, p)
+    })
+}
+
+/// Start, size and flags of the buffer holding a virtual address.
+#[no_mangle]
+pub unsafe extern "C" fn hb_mem_get_buf_info(virt_addr: u64, start: *mut u64, size: *mut u64, flags: *mut i64) -> i32 {
+    call(|| {
+        open_device()?;
+        if start.is_null() || size.is_null() || flags.is_null() {
+            return Err(HB_MEM_ERR_INVALID_PARAMS);
+        }
+        let (a, s, f) = {
+            let st = state();
+            let (_, r) = st.at(virt_addr as usize, 0).ok_or(HB_MEM_ERR_INVALID_VADDR)?;
+            (r.addr as u64, r.size, r.flags)
+        };
+        out(start, a)?;
+        out(size, s)?;
+        out(flags, f)
+    })
+}
+
+/// The common buffer holding a virtual address.
+#[no_mangle]
+pub unsafe extern "C" fn hb_mem_get_com_buf_with_vaddr(virt_addr: u64, buf: *mut hb_mem_common_buf_t) -> i32 {
+    call(|| {
+        open_device()?;
+        let fd = fd_at(virt_addr)?;
+        let d = with_fd(fd, |r| describe(fd, r))?;
+        out(buf, d)
+    })
+}
+
+/// Free the buffer holding a virtual address (its start).
+#[no_mangle]
+pub unsafe extern "C" fn hb_mem_free_buf_with_vaddr(virt_addr: u64) -> i32 {
+    call(|| {
+        let dev = open_device()?;
+        let fd = fd_at(virt_addr)?;
+        release(dev, fd)
+    })
+}
+
+/// Copy `size` bytes between two buffers of this process.
+#[no_mangle]
+pub unsafe extern "C" fn hb_mem_dma_copy(dst_vaddr: u64, src_vaddr: u64, size: u64) -> i32 {
+    call(|| {
+        open_device()?;
+        if size == 0 {
+            return Err(HB_MEM_ERR_INVALID_PARAMS);
+        }
+        let st = state();
+        st.at(dst_vaddr as usize, size).ok_or(HB_MEM_ERR_INVALID_VADDR)?;
+        st.at(src_vaddr as usize, size).ok_or(HB_MEM_ERR_INVALID_VADDR)?;
+        drop(st);
+        // SAFETY: both ranges lie inside live mappings of this process.
+        unsafe { std::ptr::copy(src_vaddr as usize as *const u8, dst_vaddr as usize as *mut u8, size as usize) };
+        Ok(())
+    })
+}
+
+/// Processes holding the buffer at a virtual address (up to `num`).
+#[no_mangle]
+pub unsafe extern "C" fn hb_mem_get_buffer_process_info(virt_addr: u64, pid: *mut i32, num: i32, ret_num: *mut i32) -> i32 {
+    call(|| {
+        let dev = open_device()?;
+        if pid.is_null() || ret_num.is_null() || num <= 0 {
+            return Err(HB_MEM_ERR_INVALID_PARAMS);
+        }
+        let buf = {
+            let st = state();
+            st.at(virt_addr as usize, 0).ok_or(HB_MEM_ERR_INVALID_VADDR)?.1.buf
+        };
+        let pids = dev.holders(buf).map_err(|e| code(e, HB_MEM_ERR_INVALID_VADDR))?;
+        let n = pids.len().min(num as usize);
+        for (i, p) in pids.iter().take(n).enumerate() {
+            // SAFETY: the caller's array holds `num` entries.
+            unsafe { pid.add(i).write(*p) };
+        }
+        out(ret_num, n as i32)
+    })
+}
+
+/// The type of the buffer at a virtual address (common buffers here;
+/// graphic buffers are common buffers of one plane each).
+#[no_mangle]
+pub unsafe extern "C" fn hb_mem_get_buf_type_with_vaddr(virt_addr: u64, r#type: *mut hb_mem_buffer_type_raw) -> i32 {
+    call(|| {
+        open_device()?;
+        fd_at(virt_addr)?;
+        out(r#type, hb_mem_buffer_type_t::HB_MEM_BUFFER_TYPE_COMMON as hb_mem_buffer_type_raw)
+    })
+}
