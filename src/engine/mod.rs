@@ -12,6 +12,7 @@ pub mod device;
 pub mod listing;
 pub mod pool;
 pub mod process;
+pub mod queue;
 pub mod share;
 pub(crate) mod shared;
 pub mod subpool;

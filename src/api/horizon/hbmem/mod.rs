@@ -8,6 +8,9 @@
 //! document says.
 
 pub mod common;
+pub mod graphic;
+pub mod pool;
+pub mod queue;
 pub mod share;
 pub mod strerror;
 
