@@ -73,12 +73,6 @@ typedef struct hb_mem_common_buf_t {
 } hb_mem_common_buf_t;
 
 /*
- Usage flags (`mem_usage_t` is a 64-bit enum in the vendor header; the
- API takes `int64_t flags`).
- */
-typedef int64_t mem_usage_t;
-
-/*
  A graphic buffer of up to three planes (160 bytes).
  */
 typedef struct hb_mem_graphic_buf_t {
@@ -141,6 +135,12 @@ typedef struct hb_mem_share_pool_t {
   int32_t avail_buf_cnt;
   int32_t reserved;
 } hb_mem_share_pool_t;
+
+/*
+ Usage flags (`mem_usage_t` is a 64-bit enum in the vendor header; the
+ API takes `int64_t flags`).
+ */
+typedef int64_t mem_usage_t;
 
 #define HB_MEM_USAGE_CPU_READ_NEVER 0
 
@@ -412,6 +412,209 @@ int32_t hb_mem_inc_user_consume_cnt_with_vaddr(uint64_t virt_addr);
  `hb_mem_dec_user_consume_cnt` by virtual address.
  */
 int32_t hb_mem_dec_user_consume_cnt_with_vaddr(uint64_t virt_addr);
+
+/*
+ Allocate a graphic buffer of `w` x `h` pixels in `format` (see the
+ layout notes at the top of hbmem/graphic.rs for strides and plane sizes).
+ */
+int32_t hb_mem_alloc_graph_buf(int32_t w,
+                               int32_t h,
+                               int32_t format,
+                               int64_t flags,
+                               int32_t stride,
+                               int32_t vstride,
+                               struct hb_mem_graphic_buf_t *buf);
+
+/*
+ The graphic buffer any of whose plane fds is `fd`.
+ */
+int32_t hb_mem_get_graph_buf(int32_t fd, struct hb_mem_graphic_buf_t *buf);
+
+/*
+ The graphic buffer one of whose planes holds `virt_addr`.
+ */
+int32_t hb_mem_get_graph_buf_with_vaddr(uint64_t virt_addr, struct hb_mem_graphic_buf_t *buf);
+
+/*
+ Import a graphic buffer another thread or process passed by value: new
+ fds and mappings for each plane, one more reference to each (free with
+ `hb_mem_free_buf` on any of its fds).
+ */
+int32_t hb_mem_import_graph_buf(struct hb_mem_graphic_buf_t *buf,
+                                struct hb_mem_graphic_buf_t *out_buf);
+
+/*
+ Add one to a graphic buffer's consume count (kept on its first plane).
+ */
+int32_t hb_mem_inc_graph_buf_consume_cnt(struct hb_mem_graphic_buf_t *buf);
+
+/*
+ Allocate the graphic buffers whose bit is set in `bitmap` as one group;
+ the parameter arrays are indexed by bit position (eight entries).
+ */
+int32_t hb_mem_alloc_graph_buf_group(int32_t *w,
+                                     int32_t *h,
+                                     int32_t *format,
+                                     int64_t *flags,
+                                     int32_t *stride,
+                                     int32_t *vstride,
+                                     struct hb_mem_graphic_buf_group_t *buf_group,
+                                     uint32_t bitmap);
+
+/*
+ Import a whole group passed by value: each member as
+ `hb_mem_import_graph_buf` does; freeing any fd frees the imported group.
+ */
+int32_t hb_mem_import_graph_buf_group(struct hb_mem_graphic_buf_group_t *in_group,
+                                      struct hb_mem_graphic_buf_group_t *out_group);
+
+/*
+ The group any of whose members' plane fds is `fd`.
+ */
+int32_t hb_mem_get_graph_buf_group(int32_t fd, struct hb_mem_graphic_buf_group_t *buf_group);
+
+/*
+ The group one of whose planes holds `virt_addr`.
+ */
+int32_t hb_mem_get_graph_buf_group_with_vaddr(uint64_t virt_addr,
+                                              struct hb_mem_graphic_buf_group_t *buf_group);
+
+/*
+ Add one to the consume count of every member of a group.
+ */
+int32_t hb_mem_inc_graph_buf_group_consume_cnt(struct hb_mem_graphic_buf_group_t *buf_group);
+
+/*
+ The type of the buffer at `virt_addr` and a view of it: a common buffer
+ may be viewed as a one-plane graphic buffer, a graphic buffer as a
+ common buffer only when its planes are contiguous.
+ */
+int32_t hb_mem_get_buf_type_and_buf_with_vaddr(uint64_t virt_addr,
+                                               hb_mem_buffer_type_t *type,
+                                               struct hb_mem_common_buf_t *com_buf,
+                                               struct hb_mem_graphic_buf_t *graph_buf);
+
+/*
+ The type of the buffer at `virt_addr`, filling the struct of that type
+ (which must be non-NULL): common, graphic, or a group member's group
+ (and the member itself when `graph_buf` is given).
+ */
+int32_t hb_mem_get_buf_and_type_with_vaddr(uint64_t virt_addr,
+                                           hb_mem_buffer_type_t *type,
+                                           struct hb_mem_common_buf_t *com_buf,
+                                           struct hb_mem_graphic_buf_t *graph_buf,
+                                           struct hb_mem_graphic_buf_group_t *graph_group);
+
+/*
+ Processes holding the buffer a share id names (up to `num`).
+ */
+int32_t hb_mem_get_buffer_process_info_with_share_id(int32_t share_id,
+                                                     int32_t *pid,
+                                                     int32_t num,
+                                                     int32_t *ret_num);
+
+/*
+ Create a queue of `queue->count` slots of `queue->item_size` bytes
+ each; fills `queue->unique_id`.
+ */
+int32_t hb_mem_create_buf_queue(struct hb_mem_buf_queue_t *queue);
+
+/*
+ Destroy a queue; threads waiting on it return
+ `HB_MEM_ERR_QUEUE_DESTROYED`, as does any later use (also a second
+ destroy).
+ */
+int32_t hb_mem_destroy_buf_queue(struct hb_mem_buf_queue_t *queue);
+
+/*
+ Producer: take a FREE slot (now DEQUEUE) into `*slot`, copying the item
+ it last held into `buf` (`item_size` bytes).
+ */
+int32_t hb_mem_dequeue_buf(struct hb_mem_buf_queue_t *queue,
+                           int32_t *slot,
+                           void *buf,
+                           int64_t timeout);
+
+/*
+ Producer: copy `item_size` bytes from `buf` into a DEQUEUE slot and
+ queue it (now QUEUE) for the consumer.
+ */
+int32_t hb_mem_queue_buf(struct hb_mem_buf_queue_t *queue, int32_t slot, const void *buf);
+
+/*
+ Consumer: take the oldest QUEUE slot (now REQUEST) into `*slot`,
+ copying its item into `buf` (`item_size` bytes).
+ */
+int32_t hb_mem_request_buf(struct hb_mem_buf_queue_t *queue,
+                           int32_t *slot,
+                           void *buf,
+                           int64_t timeout);
+
+/*
+ Consumer: give a REQUEST slot back (now FREE).
+ */
+int32_t hb_mem_release_buf(struct hb_mem_buf_queue_t *queue, int32_t slot);
+
+/*
+ Cancel a DEQUEUE slot (back to FREE) or a REQUEST slot (back to QUEUE,
+ requested next).
+ */
+int32_t hb_mem_cancel_buf(struct hb_mem_buf_queue_t *queue, int32_t slot);
+
+/*
+ Create a memory pool of `size` bytes (rounded up to pages).
+ */
+int32_t hb_mem_pool_create(uint64_t size, int64_t flags, struct hb_mem_pool_t *pool);
+
+/*
+ Destroy a memory pool; `HB_MEM_ERR_POOL_BUSY` while blocks are out.
+ */
+int32_t hb_mem_pool_destroy(int32_t fd);
+
+/*
+ Allocate `size` bytes (rounded up to pages, page-aligned) from a pool.
+ */
+int32_t hb_mem_pool_alloc_buf(int32_t fd, uint64_t size, struct hb_mem_common_buf_t *buf);
+
+/*
+ Return a block allocated from a memory pool, by its virtual address.
+ */
+int32_t hb_mem_pool_free_buf(uint64_t virt_addr);
+
+/*
+ A memory pool's page counts and live blocks.
+ */
+int32_t hb_mem_pool_get_info(int32_t fd, struct hb_mem_pool_t *pool);
+
+/*
+ Create a share pool of `num` buffers of `size` bytes each.
+ */
+int32_t hb_mem_share_pool_create(uint32_t num,
+                                 uint64_t size,
+                                 int64_t flags,
+                                 struct hb_mem_share_pool_t *pool);
+
+/*
+ Destroy a share pool by one of its fds; `HB_MEM_ERR_POOL_BUSY` while
+ blocks are out.
+ */
+int32_t hb_mem_share_pool_destroy(int32_t fd);
+
+/*
+ Take one buffer from a share pool: a new fd and mapping of the block.
+ */
+int32_t hb_mem_share_pool_alloc_buf(int32_t fd, struct hb_mem_common_buf_t *buf);
+
+/*
+ Free a share-pool buffer by virtual address: the allocator's free
+ returns the block; an importer's free drops its reference.
+ */
+int32_t hb_mem_share_pool_free_buf(uint64_t virt_addr);
+
+/*
+ A share pool's buffer counts, by any of its fds.
+ */
+int32_t hb_mem_share_pool_get_info(int32_t fd, struct hb_mem_share_pool_t *pool);
 
 #ifdef __cplusplus
 }  // extern "C"

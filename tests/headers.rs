@@ -236,6 +236,27 @@ const HEADERS: &[Header] = &[
         ..NONE
     },
     Header {
+        out: "rknn_matmul_api.h",
+        src: &["src/api/rockchip/rknn_matmul_api.rs", "src/api/rockchip/rknn_matmul_fns.rs"],
+        guard: "_RKNN_MATMUL_API_H",
+        includes: &["rknn_api.h"],
+        rename: &[
+            ("rknn_tensor_type_t", "rknn_tensor_type"),
+            ("rknn_core_mask_t", "rknn_core_mask"),
+            ("rknn_matmul_type_t", "rknn_matmul_type"),
+        ],
+        tags: &[
+            ("rknn_matmul_quant_type", "_rknn_matmul_quant_type"),
+            ("rknn_quant_params", "_rknn_quant_params"),
+            ("rknn_matmul_type", "_rknn_matmul_type"),
+            ("rknn_matmul_tensor_attr", "_rknn_matmul_tensor_attr"),
+            ("rknn_matmul_io_attr", "_rknn_matmul_io_attr"),
+            ("rknn_matmul_shape", "_rknn_matmul_shape"),
+            ("rknn_matmul_info", "rknn_matmul_info_t"),
+        ],
+        ..NONE
+    },
+    Header {
         out: "hb_mem_err.h",
         src: &["src/api/horizon/hb_mem_err.rs", "src/api/horizon/hbmem/strerror.rs"],
         guard: "HB_MEM_ERR_H",

@@ -364,12 +364,13 @@ impl Device {
             return Err(Error::NotPermitted);
         }
         if b.imports > 0 {
-            // Others hold it: it lives on until the last import goes.
+            // Others hold it: it lives on until the last import goes, and
+            // this process's mappings of it (its own imports') stay.
             g.v.bufs[bi as usize].orphan = 1;
             g.bump(bi);
-        } else {
-            g.release_buf(bi);
+            return Ok(());
         }
+        g.release_buf(bi);
         drop(g);
         self.forget_maps(id);
         Ok(())

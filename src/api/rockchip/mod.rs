@@ -10,6 +10,8 @@
 
 pub mod rknn_api;
 pub mod rknn_api_fns;
+pub mod rknn_matmul_api;
+pub mod rknn_matmul_fns;
 
 use crate::engine::{self, BufId, Config, Device};
 use rknn_api::*;

@@ -223,6 +223,10 @@ pub unsafe extern "C" fn hb_mem_get_com_buf(fd: i32, buf: *mut hb_mem_common_buf
 pub unsafe extern "C" fn hb_mem_free_buf(fd: i32) -> i32 {
     call(|| {
         let dev = open_device()?;
+        // Any fd of a graphic buffer (or group) frees all of it.
+        if let Some(r) = super::graphic::free_graphic_if_plane(dev, fd) {
+            return r;
+        }
         release(dev, fd)
     })
 }
@@ -334,6 +338,9 @@ pub unsafe extern "C" fn hb_mem_free_buf_with_vaddr(virt_addr: u64) -> i32 {
     call(|| {
         let dev = open_device()?;
         let fd = fd_at(virt_addr)?;
+        if let Some(r) = super::graphic::free_graphic_if_plane(dev, fd) {
+            return r;
+        }
         release(dev, fd)
     })
 }
@@ -384,7 +391,7 @@ pub unsafe extern "C" fn hb_mem_get_buffer_process_info(virt_addr: u64, pid: *mu
 pub unsafe extern "C" fn hb_mem_get_buf_type_with_vaddr(virt_addr: u64, r#type: *mut hb_mem_buffer_type_raw) -> i32 {
     call(|| {
         open_device()?;
-        fd_at(virt_addr)?;
-        out(r#type, hb_mem_buffer_type_t::HB_MEM_BUFFER_TYPE_COMMON as hb_mem_buffer_type_raw)
+        let fd = fd_at(virt_addr)?;
+        out(r#type, super::graphic::type_of_fd(fd) as hb_mem_buffer_type_raw)
     })
 }

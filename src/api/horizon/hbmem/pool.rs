@@ -1,3 +1,494 @@
 //! hbmem memory pools (sub-allocated in user space) and share pools
 //! (fixed-size buffers other processes import).
+//!
+//! A memory pool is one common buffer (its fd is an ordinary record, so
+//! `hb_mem_get_com_buf(pool.fd)` works) carved by an engine TLSF in pages.
+//! Its allocations and frees touch only this process's pool table: no
+//! system call, no device lock.
+//!
+//! A share pool is an engine fixed-block pool. Its fd, and each block handed
+//! out, is an import of the pool's buffer: a block's struct carries the pool
+//! buffer's share id with `phys_addr`/`size` naming the block, which
+//! `hb_mem_import_com_buf` accepts in any process. A block returns to the
+//! pool when the process that allocated it frees it; an importer's free
+//! drops only its own reference.
 #![allow(clippy::missing_safety_doc)]
+
+use super::super::hb_mem_err::*;
+use super::super::hb_mem_mgr::*;
+use super::common::{alloc_buf, hold, release};
+use super::{call, code, open_device, state, Hold};
+use crate::engine::tlsf::{Arena, Desc, DescPool, Tlsf, NIL};
+use crate::engine::{BlockRef, BufId, Device, PoolReq};
+use crate::Error;
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::AtomicBool;
+use std::sync::Mutex;
+
+/// Pool page: the allocation unit and alignment.
+const PAGE: u64 = 4096;
+/// Most descriptors per pool (about half as many live blocks).
+const MAX_DESCS: u64 = 1 << 16;
+/// Engine pool tag of hbmem share pools.
+const SHARE_POOL_TAG: u32 = 0x4842_5350;
+
+/// One memory pool of this process.
+struct MemPool {
+    buf: BufId,
+    addr: usize,
+    phys: u64,
+    share_id: i32,
+    flags: i64,
+    size: u64,
+    pages: u64,
+    tlsf: Tlsf,
+    descs: Vec<Desc>,
+    dpool: DescPool,
+    /// Per page: the descriptor of the live block starting there, or NIL.
+    starts: Vec<u32>,
+}
+
+#[derive(Default)]
+struct Pools {
+    /// By pool fd; a process has few pools, so a scan beats hashing.
+    mem: Vec<(i32, MemPool)>,
+    /// Pool fds destroyed in this process (memory and share pools), for
+    /// `HB_MEM_ERR_POOL_DESTROYED`; an fd number leaves it when reused.
+    destroyed: HashSet<i32>,
+    /// Fds of share-pool blocks this process allocated (their free returns
+    /// the block).
+    share_blocks: HashMap<i32, BlockRef>,
+}
+
+static POOLS: Mutex<Option<Pools>> = Mutex::new(None);
+
+fn pools() -> std::sync::MutexGuard<'static, Option<Pools>> {
+    static REG: AtomicBool = AtomicBool::new(false);
+    crate::engine::register_fork_lock_once(&POOLS, &REG);
+    let mut g = POOLS.lock().unwrap_or_else(|p| p.into_inner());
+    g.get_or_insert_with(Pools::default);
+    g
+}
+
+fn with_pools<T>(f: impl FnOnce(&mut Pools) -> T) -> T {
+    let mut g = pools();
+    f(g.as_mut().expect("initialised in pools()"))
+}
+
+fn out<T>(p: *mut T, v: T) -> Result<(), i32> {
+    if p.is_null() {
+        return Err(HB_MEM_ERR_INVALID_PARAMS);
+    }
+    // SAFETY: non-NULL output pointer the caller guarantees writable.
+    unsafe { p.write(v) };
+    Ok(())
+}
+
+/// The buffer of this process's record at `fd`, if any. Read before
+/// taking the pool lock: the two locks are never held together.
+fn rec_buf(fd: i32) -> Option<BufId> {
+    state().recs.get(&fd).map(|r| r.buf)
+}
+
+/// `open_device()` plus a look at the records under the same lock (one
+/// lock instead of two on the alloc/free path).
+fn open_with<T>(f: impl FnOnce(&super::State) -> T) -> Result<T, i32> {
+    let v = {
+        let st = state();
+        if st.opens == 0 {
+            return Err(HB_MEM_ERR_MODULE_NOT_FOUND);
+        }
+        f(&st)
+    };
+    crate::engine::global().map_err(|_| HB_MEM_ERR_MODULE_OPEN_FAIL)?;
+    Ok(v)
+}
+
+/// The pool missing at `fd`: destroyed here before (and the fd number not
+/// reused since: `cur` is its record now), or never a pool.
+fn missing(p: &Pools, fd: i32, cur: Option<BufId>, not_found: i32) -> i32 {
+    if cur.is_none() && p.destroyed.contains(&fd) {
+        HB_MEM_ERR_POOL_DESTROYED
+    } else {
+        not_found
+    }
+}
+
+/// The live memory pool at `fd` whose record holds `cur`. A pool whose
+/// record went away behind our back (`hb_mem_free_buf(pool.fd)`, module
+/// close) is dropped and reported destroyed.
+fn mem_pool(p: &mut Pools, fd: i32, cur: Option<BufId>, not_found: i32) -> Result<&mut MemPool, i32> {
+    match p.mem.iter().position(|(f, _)| *f == fd) {
+        None => Err(missing(p, fd, cur, not_found)),
+        Some(i) if Some(p.mem[i].1.buf) != cur => {
+            p.mem.swap_remove(i);
+            p.destroyed.insert(fd);
+            Err(HB_MEM_ERR_POOL_DESTROYED)
+        }
+        Some(i) => Ok(&mut p.mem[i].1),
+    }
+}
+
+/// Create a memory pool of `size` bytes (rounded up to pages).
+#[no_mangle]
+pub unsafe extern "C" fn hb_mem_pool_create(size: u64, flags: i64, pool: *mut hb_mem_pool_t) -> i32 {
+    call(|| {
+        let dev = open_device()?;
+        if pool.is_null() || size == 0 {
+            return Err(HB_MEM_ERR_INVALID_PARAMS);
+        }
+        let bytes = size.checked_next_multiple_of(PAGE).ok_or(HB_MEM_ERR_INSUFFICIENT_MEM)?;
+        let pages = bytes / PAGE;
+        if pages > i32::MAX as u64 {
+            return Err(HB_MEM_ERR_INSUFFICIENT_MEM);
+        }
+        let b = alloc_buf(dev, bytes, flags, "hb_mem_pool")?;
+        let fd = match hold(dev, &b, 0, bytes, flags, Hold::Owner) {
+            Ok(fd) => fd,
+            Err(e) => {
+                let _ = dev.free(b.id);
+                return Err(e);
+            }
+        };
+        let (addr, share_id) = {
+            let st = state();
+            let r = &st.recs[&fd];
+            (r.addr, r.share_id)
+        };
+        let mut m = MemPool {
+            buf: b.id,
+            addr,
+            phys: b.phys,
+            share_id,
+            flags,
+            size: bytes,
+            pages,
+            tlsf: Tlsf::default(),
+            descs: vec![Desc::default(); (pages * 2 + 2).min(MAX_DESCS) as usize],
+            dpool: DescPool { free_head: NIL, high: 0 },
+            starts: vec![NIL; pages as usize],
+        };
+        let init = m.tlsf.init(
+            &mut Arena {
+                descs: &mut m.descs,
+                pool: &mut m.dpool,
+            },
+            pages,
+        );
+        if let Err(e) = init {
+            let _ = release(dev, fd);
+            return Err(code(e, HB_MEM_ERR_INSUFFICIENT_MEM));
+        }
+        let info = info_of(fd, &m);
+        with_pools(|p| {
+            p.destroyed.remove(&fd);
+            p.mem.retain(|(f, _)| *f != fd);
+            p.mem.push((fd, m));
+        });
+        out(pool, info)
+    })
+}
+
+fn info_of(fd: i32, m: &MemPool) -> hb_mem_pool_t {
+    hb_mem_pool_t {
+        flags: m.flags,
+        size: m.size,
+        fd,
+        page_size: PAGE as i32,
+        total_page_cnt: m.pages as i32,
+        avail_page_cnt: (m.pages - m.tlsf.used) as i32,
+        cur_client_cnt: m.tlsf.nused as i32,
+        reserved: 0,
+    }
+}
+
+/// Destroy a memory pool; `HB_MEM_ERR_POOL_BUSY` while blocks are out.
+#[no_mangle]
+pub unsafe extern "C" fn hb_mem_pool_destroy(fd: i32) -> i32 {
+    call(|| {
+        let dev = open_device()?;
+        let cur = rec_buf(fd);
+        let gone = with_pools(|p| {
+            let m = mem_pool(p, fd, cur, HB_MEM_ERR_INVALID_FD)?;
+            if m.tlsf.nused != 0 {
+                return Err(HB_MEM_ERR_POOL_BUSY);
+            }
+            p.mem.retain(|(f, _)| *f != fd);
+            p.destroyed.insert(fd);
+            Ok(())
+        });
+        gone?;
+        release(dev, fd)
+    })
+}
+
+/// Allocate `size` bytes (rounded up to pages, page-aligned) from a pool.
+#[no_mangle]
+pub unsafe extern "C" fn hb_mem_pool_alloc_buf(fd: i32, size: u64, buf: *mut hb_mem_common_buf_t) -> i32 {
+    call(|| {
+        let cur = open_with(|st| st.recs.get(&fd).map(|r| r.buf))?;
+        if buf.is_null() || size == 0 {
+            return Err(HB_MEM_ERR_INVALID_PARAMS);
+        }
+        let mut g = pools();
+        let p = g.as_mut().expect("initialised in pools()");
+        let m = mem_pool(p, fd, cur, HB_MEM_ERR_POOL_NOT_FOUND)?;
+        let units = size.div_ceil(PAGE);
+        let d = m
+            .tlsf
+            .alloc(
+                &mut Arena {
+                    descs: &mut m.descs,
+                    pool: &mut m.dpool,
+                },
+                units,
+                1,
+                0,
+            )
+            .map_err(|_| HB_MEM_ERR_INSUFFICIENT_MEM)?;
+        let page = m.descs[d as usize].off;
+        m.starts[page as usize] = d;
+        let offset = page * PAGE;
+        let b = hb_mem_common_buf_t {
+            fd,
+            share_id: m.share_id,
+            flags: m.flags | HB_MEM_USAGE_MEM_POOL,
+            size,
+            virt_addr: (m.addr + offset as usize) as *mut u8,
+            phys_addr: m.phys + offset,
+            offset,
+        };
+        drop(g);
+        out(buf, b)
+    })
+}
+
+/// Return a block allocated from a memory pool, by its virtual address.
+#[no_mangle]
+pub unsafe extern "C" fn hb_mem_pool_free_buf(virt_addr: u64) -> i32 {
+    call(|| {
+        let va = virt_addr as usize;
+        // The block lies in its pool's record mapping.
+        let (fd, cur) = open_with(|st| st.at(va, 0).map(|(fd, r)| (fd, r.buf)))?.ok_or(HB_MEM_ERR_INVALID_VADDR)?;
+        let mut g = pools();
+        let p = g.as_mut().expect("initialised in pools()");
+        let m = match p.mem.iter_mut().find(|(f, _)| *f == fd) {
+            Some((_, m)) if m.buf == cur && va >= m.addr => m,
+            _ => return Err(HB_MEM_ERR_INVALID_VADDR),
+        };
+        let off = (va - m.addr) as u64;
+        let page = (off / PAGE) as usize;
+        let d = m.starts[page];
+        if off % PAGE != 0 || d == NIL {
+            return Err(HB_MEM_ERR_INVALID_VADDR);
+        }
+        m.tlsf
+            .free(
+                &mut Arena {
+                    descs: &mut m.descs,
+                    pool: &mut m.dpool,
+                },
+                d,
+            )
+            .map_err(|_| HB_MEM_ERR_INVALID_VADDR)?;
+        m.starts[page] = NIL;
+        Ok(())
+    })
+}
+
+/// A memory pool's page counts and live blocks.
+#[no_mangle]
+pub unsafe extern "C" fn hb_mem_pool_get_info(fd: i32, pool: *mut hb_mem_pool_t) -> i32 {
+    call(|| {
+        open_device()?;
+        if pool.is_null() {
+            return Err(HB_MEM_ERR_INVALID_PARAMS);
+        }
+        let cur = rec_buf(fd);
+        let info = with_pools(|p| mem_pool(p, fd, cur, HB_MEM_ERR_INVALID_FD).map(|m| info_of(fd, m)))?;
+        out(pool, info)
+    })
+}
+
+// ---- share pools ----
+
+/// Make a record here for `[offset, offset + size)` of the share pool
+/// buffer `b`, as an import of it (so freeing the record never frees the
+/// pool's buffer).
+fn hold_import(dev: &Device, id: BufId, offset: u64, size: u64, flags: i64) -> Result<i32, i32> {
+    let sid = dev.share_id(id).map_err(|e| code(e, HB_MEM_ERR_INVALID_FD))?;
+    let b = dev.import_share(sid).map_err(|e| code(e, HB_MEM_ERR_INVALID_FD))?;
+    hold(dev, &b, offset, size, flags, Hold::Import).inspect_err(|_| {
+        let _ = dev.unimport(b.id);
+    })
+}
+
+/// The share pool block at a record's physical address.
+fn block_of(dev: &Device, phys: u64, nf: i32) -> Result<BlockRef, i32> {
+    let b = dev.pool_block_at(phys).map_err(|e| code(e, nf))?;
+    let info = dev.pool_info(b.pool).map_err(|e| code(e, nf))?;
+    if info.tag != SHARE_POOL_TAG {
+        return Err(nf);
+    }
+    Ok(b)
+}
+
+/// The share pool an fd of this process belongs to (its pool fd or any
+/// of its blocks' fds, allocated or imported here).
+fn share_pool_of(dev: &Device, fd: i32, nf: i32) -> Result<(BlockRef, i64), i32> {
+    let rec = state().recs.get(&fd).map(|r| (r.phys, r.flags));
+    let Some((phys, flags)) = rec else {
+        return Err(with_pools(|p| missing(p, fd, None, nf)));
+    };
+    Ok((block_of(dev, phys, nf)?, flags))
+}
+
+/// Create a share pool of `num` buffers of `size` bytes each.
+#[no_mangle]
+pub unsafe extern "C" fn hb_mem_share_pool_create(num: u32, size: u64, flags: i64, pool: *mut hb_mem_share_pool_t) -> i32 {
+    call(|| {
+        let dev = open_device()?;
+        if pool.is_null() || num == 0 || size == 0 || size > u32::MAX as u64 || num > i32::MAX as u32 {
+            return Err(HB_MEM_ERR_INVALID_PARAMS);
+        }
+        let cached = flags & HB_MEM_USAGE_CACHED != 0;
+        let info = dev
+            .pool_create(&PoolReq {
+                zone: None,
+                blk_size: size,
+                blk_cnt: num,
+                attrs: if cached { crate::engine::attr::CACHED } else { 0 },
+                name: "hb_mem_share_pool",
+                tag: SHARE_POOL_TAG,
+            })
+            .map_err(|e| code(e, HB_MEM_ERR_INSUFFICIENT_MEM))?;
+        let fd = match hold_import(dev, info.buf.id, 0, info.buf.size, flags) {
+            Ok(fd) => fd,
+            Err(e) => {
+                let _ = dev.pool_destroy(info.id);
+                return Err(e);
+            }
+        };
+        with_pools(|p| p.destroyed.remove(&fd));
+        out(
+            pool,
+            hb_mem_share_pool_t {
+                flags,
+                size: size as u32,
+                fd,
+                total_buf_cnt: num as i32,
+                avail_buf_cnt: info.free_cnt as i32,
+                reserved: 0,
+            },
+        )
+    })
+}
+
+/// Destroy a share pool by one of its fds; `HB_MEM_ERR_POOL_BUSY` while
+/// blocks are out.
+#[no_mangle]
+pub unsafe extern "C" fn hb_mem_share_pool_destroy(fd: i32) -> i32 {
+    call(|| {
+        let dev = open_device()?;
+        let (b, _) = share_pool_of(dev, fd, HB_MEM_ERR_INVALID_FD)?;
+        let info = dev.pool_info(b.pool).map_err(|e| code(e, HB_MEM_ERR_POOL_DESTROYED))?;
+        if info.free_cnt != info.blk_cnt {
+            return Err(HB_MEM_ERR_POOL_BUSY);
+        }
+        // Drop our import first: the engine frees the buffer with the pool.
+        release(dev, fd)?;
+        with_pools(|p| p.destroyed.insert(fd));
+        dev.pool_destroy(b.pool).map_err(|e| match e {
+            Error::Busy => HB_MEM_ERR_POOL_BUSY,
+            e => code(e, HB_MEM_ERR_POOL_DESTROYED),
+        })
+    })
+}
+
+/// Take one buffer from a share pool: a new fd and mapping of the block.
+#[no_mangle]
+pub unsafe extern "C" fn hb_mem_share_pool_alloc_buf(fd: i32, buf: *mut hb_mem_common_buf_t) -> i32 {
+    call(|| {
+        let dev = open_device()?;
+        if buf.is_null() {
+            return Err(HB_MEM_ERR_INVALID_PARAMS);
+        }
+        let (b, flags) = share_pool_of(dev, fd, HB_MEM_ERR_POOL_NOT_FOUND)?;
+        let info = dev.pool_info(b.pool).map_err(|e| code(e, HB_MEM_ERR_POOL_DESTROYED))?;
+        let blk = dev.pool_get(b.pool).map_err(|e| code(e, HB_MEM_ERR_POOL_DESTROYED))?;
+        let offset = blk.phys - info.buf.phys;
+        let bfd = match hold_import(dev, info.buf.id, offset, info.blk_size, flags | HB_MEM_USAGE_MEM_SHARE_POOL) {
+            Ok(f) => f,
+            Err(e) => {
+                let _ = dev.pool_release(blk);
+                return Err(e);
+            }
+        };
+        with_pools(|p| {
+            p.destroyed.remove(&bfd);
+            p.share_blocks.insert(bfd, blk);
+        });
+        let mut d = {
+            let st = state();
+            super::common::describe(bfd, &st.recs[&bfd])
+        };
+        d.offset = offset;
+        out(buf, d)
+    })
+}
+
+/// Free a share-pool buffer by virtual address: the allocator's free
+/// returns the block; an importer's free drops its reference.
+#[no_mangle]
+pub unsafe extern "C" fn hb_mem_share_pool_free_buf(virt_addr: u64) -> i32 {
+    call(|| {
+        let dev = open_device()?;
+        let (fd, phys, start) = {
+            let st = state();
+            let (fd, r) = st.at(virt_addr as usize, 0).ok_or(HB_MEM_ERR_INVALID_VADDR)?;
+            (fd, r.phys, r.addr)
+        };
+        if start != virt_addr as usize {
+            return Err(HB_MEM_ERR_INVALID_VADDR);
+        }
+        let own = with_pools(|p| p.share_blocks.get(&fd).copied());
+        if own.is_none() {
+            // An import of a block (not the pool's own fd).
+            let b = block_of(dev, phys, HB_MEM_ERR_INVALID_VADDR)?;
+            let info = dev.pool_info(b.pool).map_err(|e| code(e, HB_MEM_ERR_POOL_DESTROYED))?;
+            if phys == info.buf.phys && state().recs.get(&fd).is_some_and(|r| r.size == info.buf.size) {
+                return Err(HB_MEM_ERR_INVALID_VADDR);
+            }
+        }
+        release(dev, fd)?;
+        if let Some(blk) = own {
+            with_pools(|p| p.share_blocks.remove(&fd));
+            dev.pool_release(blk).map_err(|e| code(e, HB_MEM_ERR_POOL_DESTROYED))?;
+        }
+        Ok(())
+    })
+}
+
+/// A share pool's buffer counts, by any of its fds.
+#[no_mangle]
+pub unsafe extern "C" fn hb_mem_share_pool_get_info(fd: i32, pool: *mut hb_mem_share_pool_t) -> i32 {
+    call(|| {
+        let dev = open_device()?;
+        if pool.is_null() {
+            return Err(HB_MEM_ERR_INVALID_PARAMS);
+        }
+        let (b, flags) = share_pool_of(dev, fd, HB_MEM_ERR_INVALID_FD)?;
+        let info = dev.pool_info(b.pool).map_err(|e| code(e, HB_MEM_ERR_POOL_DESTROYED))?;
+        out(
+            pool,
+            hb_mem_share_pool_t {
+                flags: flags & !HB_MEM_USAGE_MEM_SHARE_POOL,
+                size: info.blk_size as u32,
+                fd,
+                total_buf_cnt: info.blk_cnt as i32,
+                avail_buf_cnt: info.free_cnt as i32,
+                reserved: 0,
+            },
+        )
+    })
+}

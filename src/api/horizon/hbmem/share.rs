@@ -129,6 +129,7 @@ fn wait(id: BufId, t: i64, nf: i32, done: impl Fn(&ShareInfo) -> bool) -> Result
 #[no_mangle]
 pub unsafe extern "C" fn hb_mem_wait_share_status(fd: i32, share_client_cnt: i32, timeout: i64) -> i32 {
     call(|| {
+        open_device()?;
         if share_client_cnt < 0 {
             return Err(HB_MEM_ERR_INVALID_PARAMS);
         }
@@ -142,6 +143,7 @@ pub unsafe extern "C" fn hb_mem_wait_share_status(fd: i32, share_client_cnt: i32
 #[no_mangle]
 pub unsafe extern "C" fn hb_mem_wait_share_status_with_vaddr(virt_addr: u64, share_client_cnt: i32, timeout: i64) -> i32 {
     call(|| {
+        open_device()?;
         if share_client_cnt < 0 {
             return Err(HB_MEM_ERR_INVALID_PARAMS);
         }
@@ -174,13 +176,23 @@ pub unsafe extern "C" fn hb_mem_get_consume_info_with_vaddr(virt_addr: u64, shar
 /// Wait until the consume count equals `share_consume_cnt`.
 #[no_mangle]
 pub unsafe extern "C" fn hb_mem_wait_consume_status(fd: i32, share_consume_cnt: i32, timeout: i64) -> i32 {
-    call(|| wait(buf_of_fd(fd)?, timeout, HB_MEM_ERR_INVALID_FD, |s| s.consume == share_consume_cnt))
+    call(|| {
+        open_device()?;
+        if share_consume_cnt < 0 {
+            return Err(HB_MEM_ERR_INVALID_PARAMS);
+        }
+        wait(buf_of_fd(fd)?, timeout, HB_MEM_ERR_INVALID_FD, |s| s.consume == share_consume_cnt)
+    })
 }
 
 /// `hb_mem_wait_consume_status` by virtual address.
 #[no_mangle]
 pub unsafe extern "C" fn hb_mem_wait_consume_status_with_vaddr(virt_addr: u64, share_consume_cnt: i32, timeout: i64) -> i32 {
     call(|| {
+        open_device()?;
+        if share_consume_cnt < 0 {
+            return Err(HB_MEM_ERR_INVALID_PARAMS);
+        }
         wait(buf_of_vaddr(virt_addr)?, timeout, HB_MEM_ERR_INVALID_VADDR, |s| {
             s.consume == share_consume_cnt
         })
@@ -208,13 +220,19 @@ pub unsafe extern "C" fn hb_mem_inc_com_buf_consume_cnt(buf: *mut hb_mem_common_
 /// Take one from the consume count of the buffer behind an fd.
 #[no_mangle]
 pub unsafe extern "C" fn hb_mem_dec_consume_cnt(fd: i32) -> i32 {
-    call(|| consume(buf_of_fd(fd)?, -1, HB_MEM_ERR_INVALID_FD))
+    call(|| {
+        open_device()?;
+        consume(buf_of_fd(fd)?, -1, HB_MEM_ERR_INVALID_FD)
+    })
 }
 
 /// `hb_mem_dec_consume_cnt` by virtual address.
 #[no_mangle]
 pub unsafe extern "C" fn hb_mem_dec_consume_cnt_with_vaddr(virt_addr: u64) -> i32 {
-    call(|| consume(buf_of_vaddr(virt_addr)?, -1, HB_MEM_ERR_INVALID_VADDR))
+    call(|| {
+        open_device()?;
+        consume(buf_of_vaddr(virt_addr)?, -1, HB_MEM_ERR_INVALID_VADDR)
+    })
 }
 
 fn user_consume(fd: Option<i32>, vaddr: u64, delta: i32) -> Result<(), i32> {
