@@ -1,7 +1,7 @@
 //! Generates ctest's checks of accelmem's Rust ABI definitions against the
 //! generated C headers in ../include.
 
-const HEADERS: [&str; 11] = [
+const HEADERS: [&str; 14] = [
     "hi_type.h",
     "hi_errno.h",
     "hi_common.h",
@@ -11,6 +11,9 @@ const HEADERS: [&str; 11] = [
     "mpi_sys.h",
     "mpi_vb.h",
     "dnn/hb_sys.h",
+    "hb_mem_err.h",
+    "hb_mem_mgr.h",
+    "rknn_api.h",
     "driver_types.h",
     "cuda_runtime_api.h",
 ];
@@ -26,6 +29,12 @@ const ENUM_ALIASES: &[(&str, &str)] = &[
     ("cudaMemLocationType_t", "enum cudaMemLocationType"),
     ("cudaMemAllocationType_t", "enum cudaMemAllocationType"),
     ("cudaMemAllocationHandleType_t", "enum cudaMemAllocationHandleType"),
+    ("rknn_tensor_format_t", "rknn_tensor_format"),
+    ("rknn_tensor_type_t", "rknn_tensor_type"),
+    ("rknn_tensor_qnt_type_t", "rknn_tensor_qnt_type"),
+    ("rknn_query_cmd_t", "rknn_query_cmd"),
+    ("rknn_mem_sync_mode_t", "rknn_mem_sync_mode"),
+    ("rknn_core_mask_t", "rknn_core_mask"),
 ];
 
 fn main() {
@@ -54,7 +63,11 @@ fn main() {
         // tests/abi_facts.rs, the signature by tests/abi.rs.
         .skip_fn(|f| f.ident() == "cudaGetDeviceProperties")
         // Rust-side only: C code gets `cuuint64_t` from NVIDIA's cuda.h.
-        .skip_alias(|a| a.ident() == "cuuint64_t" || ENUM_ALIASES.iter().any(|(r, _)| *r == a.ident()))
+        // `hb_mem_buffer_type_raw` is the integer Rust writes for the C enum
+        // `hb_mem_buffer_type_t`.
+        .skip_alias(|a| {
+            a.ident() == "cuuint64_t" || a.ident() == "hb_mem_buffer_type_raw" || ENUM_ALIASES.iter().any(|(r, _)| *r == a.ident())
+        })
         // A string macro; ctest cannot compare `&str` with a C string literal.
         // tests/c/abi_facts.c checks it.
         .skip_const(|c| c.ident() == "RESERVE_MMZ_NAME");

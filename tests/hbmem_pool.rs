@@ -455,3 +455,25 @@ fn share_pool_across_processes() {
     assert_eq!(blocks(dev), before, "destroy frees the pool's buffer");
     dev.check().unwrap();
 }
+
+/// `hb_mem_free_buf_with_vaddr` on a block's address frees that block, not
+/// the pool it came from.
+#[test]
+fn free_with_vaddr_frees_one_block() {
+    let (dev, _g) = init();
+    let before = blocks(dev);
+    let mut pool = hb_mem_pool_t::default();
+    // SAFETY: valid out pointer.
+    assert_eq!(unsafe { hb_mem_pool_create(64 * 1024, 0, &mut pool) }, 0);
+    let a = pool_alloc(pool.fd, 4096);
+    let b = pool_alloc(pool.fd, 4096);
+    // SAFETY: plain calls of the exports.
+    unsafe {
+        assert_eq!(hb_mem_free_buf_with_vaddr(b.virt_addr as u64), 0);
+        assert_eq!(pool_info(pool.fd).cur_client_cnt, 1, "only the one block was freed");
+        assert_eq!(hb_mem_pool_free_buf(a.virt_addr as u64), 0);
+        assert_eq!(hb_mem_pool_destroy(pool.fd), 0);
+    }
+    assert_eq!(blocks(dev), before);
+    dev.check().unwrap();
+}

@@ -13,7 +13,10 @@ use accelmem::api::hisilicon::hi_common::*;
 use accelmem::api::hisilicon::hi_defines::*;
 use accelmem::api::hisilicon::hi_errno::*;
 use accelmem::api::hisilicon::hi_type::*;
+use accelmem::api::horizon::hb_mem_err::*;
+use accelmem::api::horizon::hb_mem_mgr::*;
 use accelmem::api::horizon::hb_sys::*;
+use accelmem::api::rockchip::rknn_api::*;
 use std::ffi::{c_char, c_float, c_int, c_uint, c_void};
 
 include!("../ffi_decls.rs");

@@ -337,6 +337,12 @@ pub unsafe extern "C" fn hb_mem_get_com_buf_with_vaddr(virt_addr: u64, buf: *mut
 pub unsafe extern "C" fn hb_mem_free_buf_with_vaddr(virt_addr: u64) -> i32 {
     call(|| {
         let dev = open_device()?;
+        // A memory-pool block's address frees that block (as the vendor
+        // allows), not the whole pool.
+        // SAFETY: plain call of our own export.
+        if unsafe { super::pool::hb_mem_pool_free_buf(virt_addr) } == 0 {
+            return Ok(());
+        }
         let fd = fd_at(virt_addr)?;
         if let Some(r) = super::graphic::free_graphic_if_plane(dev, fd) {
             return r;
