@@ -106,12 +106,25 @@ fn build_and_run(src: &Path, link: Link) {
 }
 
 #[test]
-fn the_three_examples_exist() {
+fn every_api_family_has_examples() {
     let names: Vec<String> = examples()
         .iter()
         .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
         .collect();
-    for want in ["hisilicon_mmz", "hisilicon_vb", "horizon_hbsys"] {
+    for want in [
+        "hisilicon_mmz",
+        "hisilicon_vb",
+        "horizon_hbsys",
+        "rknn_zero_copy",
+        "rknn_internal_mem_reuse",
+        "rknn_cross_api",
+        "hbmem_common",
+        "hbmem_share_fork",
+        "hbmem_graphic",
+        "hbmem_queue",
+        "hbmem_pool",
+        "hbmem_share_pool",
+    ] {
         assert!(names.iter().any(|n| n == want), "c-examples/{want}.c missing; have {names:?}");
     }
 }

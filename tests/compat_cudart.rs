@@ -4,7 +4,7 @@
 //!   `libaccelmem.so` exports, each as `NAME@@libcudart.so.12`, and nothing
 //!   else; `dlvsym(h, "cudaMalloc", "libcudart.so.12")` finds it (and does
 //!   not on the unversioned rustc cdylib, the case the script exists for);
-//! - `libmpi.so` and `libdnn.so` carry their SONAMEs and export only
+//! - `libmpi.so`, `libdnn.so` and `librknnrt.so` carry their SONAMEs and export only
 //!   `HI_MPI_*` / `hbSys*`, unversioned as the vendors' are;
 //! - a C program compiled with NVIDIA's own headers and linked against
 //!   NVIDIA's `libcudart.so.12` runs on ours via LD_LIBRARY_PATH alone,
@@ -160,9 +160,9 @@ fn cudart_has_soname_and_every_export_versioned() {
 }
 
 #[test]
-fn mpi_and_dnn_have_sonames_and_only_their_vendor_symbols() {
+fn mpi_dnn_and_rknnrt_have_sonames_and_only_their_vendor_symbols() {
     let all = dyn_syms(&lib_dir().join("libaccelmem.so"));
-    for (file, prefix) in [("libmpi.so", "HI_MPI_"), ("libdnn.so", "hbSys")] {
+    for (file, prefix) in [("libmpi.so", "HI_MPI_"), ("libdnn.so", "hbSys"), ("librknnrt.so", "rknn_")] {
         let lib = compat_dir().join(file);
         assert_eq!(soname(&lib), file);
         let syms = dyn_syms(&lib);
