@@ -171,6 +171,7 @@ pub unsafe extern "C" fn hb_mem_module_close() -> i32 {
             }
             st.recs.keys().copied().collect::<Vec<i32>>()
         };
+        super::queue::destroy_all();
         for fd in left {
             let _ = release(dev, fd);
         }

@@ -46,6 +46,15 @@ fn table() -> MutexGuard<'static, Table> {
     QUEUES.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// Destroy every queue of this process (the module's last close): waiters
+/// wake with `HB_MEM_ERR_QUEUE_DESTROYED`.
+pub(crate) fn destroy_all() {
+    let all: Vec<Arc<Queue>> = std::mem::take(&mut table().live).into_values().collect();
+    for q in all {
+        let _ = q.destroy();
+    }
+}
+
 /// The live queue `queue` names.
 fn find(queue: *const hb_mem_buf_queue_t) -> Result<Arc<Queue>, i32> {
     // SAFETY: caller passes NULL or a valid struct.

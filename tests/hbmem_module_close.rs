@@ -1,0 +1,82 @@
+//! The module's last `hb_mem_module_close` frees what the process still
+//! holds through hbmem and destroys its queues (a waiting consumer wakes).
+//! Its own test binary: closing the module is process-wide.
+
+use accelmem::api::horizon::hb_mem_err::*;
+use accelmem::api::horizon::hb_mem_mgr::*;
+use accelmem::api::horizon::hbmem::common::*;
+use accelmem::api::horizon::hbmem::queue::*;
+use accelmem::engine::{Config, Device};
+
+#[test]
+fn last_close_frees_buffers_and_destroys_queues() {
+    let dir = std::path::PathBuf::from(format!("/dev/shm/accelmem-test-hbclose-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let name = format!("t-hbclose-{}", std::process::id());
+    // SAFETY: set before any other thread exists or any export is called.
+    unsafe {
+        std::env::set_var("ACCELMEM_DEVICE", &name);
+        std::env::set_var("ACCELMEM_SHM_DIR", &dir);
+        std::env::remove_var("ACCELMEM_BACKEND");
+    }
+    let mut b = hb_mem_common_buf_t {
+        fd: -1,
+        share_id: 0,
+        flags: 0,
+        size: 0,
+        virt_addr: std::ptr::null_mut(),
+        phys_addr: 0,
+        offset: 0,
+    };
+    let mut q = hb_mem_buf_queue_t {
+        unique_id: 0,
+        count: 2,
+        item_size: 8,
+    };
+    // SAFETY: valid out pointers.
+    unsafe {
+        assert_eq!(hb_mem_module_open(), 0);
+        assert_eq!(hb_mem_module_open(), 0);
+        assert_eq!(hb_mem_alloc_com_buf(8192, 0, &mut b), 0);
+        assert_eq!(hb_mem_create_buf_queue(&mut q), 0);
+    }
+    let qq = q;
+    let waiter = std::thread::spawn(move || {
+        let mut q = qq;
+        let mut slot = -1;
+        let mut item = [0u8; 8];
+        // SAFETY: valid pointers; waits until the queue goes.
+        unsafe { hb_mem_request_buf(&mut q, &mut slot, item.as_mut_ptr().cast(), -1) }
+    });
+    std::thread::sleep(std::time::Duration::from_millis(30));
+    let dev = Device::open_existing(Config {
+        device: name.clone(),
+        shm_dir: dir.clone(),
+        ..Config::default()
+    })
+    .unwrap();
+    // SAFETY: plain calls.
+    unsafe {
+        // Two opens: the first close keeps everything.
+        assert_eq!(hb_mem_module_close(), 0);
+        assert_eq!(dev.zones().unwrap()[0].blocks.len(), 1);
+        assert_eq!(hb_mem_module_close(), 0);
+    }
+    assert_eq!(waiter.join().unwrap(), HB_MEM_ERR_QUEUE_DESTROYED);
+    assert_eq!(dev.zones().unwrap()[0].blocks.len(), 0, "the last close frees the buffer");
+    // SAFETY: plain calls.
+    unsafe {
+        assert_eq!(hb_mem_free_buf(b.fd), HB_MEM_ERR_MODULE_NOT_FOUND);
+        assert_eq!(hb_mem_module_open(), 0);
+        assert_eq!(hb_mem_destroy_buf_queue(&mut q), HB_MEM_ERR_QUEUE_DESTROYED);
+        assert_eq!(hb_mem_module_close(), 0);
+    }
+    dev.check().unwrap();
+    drop(dev);
+    let _ = Device::destroy(&Config {
+        device: name,
+        shm_dir: dir.clone(),
+        ..Config::default()
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+}
