@@ -1,10 +1,12 @@
 //! The module's last `hb_mem_module_close` frees what the process still
-//! holds through hbmem and destroys its queues (a waiting consumer wakes).
+//! holds through hbmem and destroys its queues (a waiting consumer wakes)
+//! and memory pools.
 //! Its own test binary: closing the module is process-wide.
 
 use accelmem::api::horizon::hb_mem_err::*;
 use accelmem::api::horizon::hb_mem_mgr::*;
 use accelmem::api::horizon::hbmem::common::*;
+use accelmem::api::horizon::hbmem::pool::*;
 use accelmem::api::horizon::hbmem::queue::*;
 use accelmem::engine::{Config, Device};
 
@@ -40,6 +42,18 @@ fn last_close_frees_buffers_and_destroys_queues() {
         assert_eq!(hb_mem_alloc_com_buf(8192, 0, &mut b), 0);
         assert_eq!(hb_mem_create_buf_queue(&mut q), 0);
     }
+    let mut pool = hb_mem_pool_t::default();
+    let mut pb = b;
+    // SAFETY: valid out pointers.
+    unsafe {
+        assert_eq!(hb_mem_pool_create(64 << 10, 0, &mut pool), 0);
+        // Alloc and free twice: the second pair runs the pool's fast path.
+        for _ in 0..2 {
+            assert_eq!(hb_mem_pool_alloc_buf(pool.fd, 100, &mut pb), 0);
+            assert_eq!(hb_mem_pool_free_buf(pb.virt_addr as u64), 0);
+        }
+        assert_eq!(hb_mem_pool_alloc_buf(pool.fd, 100, &mut pb), 0);
+    }
     let qq = q;
     let waiter = std::thread::spawn(move || {
         let mut q = qq;
@@ -59,7 +73,8 @@ fn last_close_frees_buffers_and_destroys_queues() {
     unsafe {
         // Two opens: the first close keeps everything.
         assert_eq!(hb_mem_module_close(), 0);
-        assert_eq!(dev.zones().unwrap()[0].blocks.len(), 1);
+        assert_eq!(dev.zones().unwrap()[0].blocks.len(), 2);
+        assert_eq!(hb_mem_pool_free_buf(pb.virt_addr as u64), 0, "the pool survives the first close");
         assert_eq!(hb_mem_module_close(), 0);
     }
     assert_eq!(waiter.join().unwrap(), HB_MEM_ERR_QUEUE_DESTROYED);
@@ -67,8 +82,12 @@ fn last_close_frees_buffers_and_destroys_queues() {
     // SAFETY: plain calls.
     unsafe {
         assert_eq!(hb_mem_free_buf(b.fd), HB_MEM_ERR_MODULE_NOT_FOUND);
+        assert_eq!(hb_mem_pool_alloc_buf(pool.fd, 100, &mut pb), HB_MEM_ERR_MODULE_NOT_FOUND);
+        assert_eq!(hb_mem_pool_free_buf(pb.virt_addr as u64), HB_MEM_ERR_MODULE_NOT_FOUND);
         assert_eq!(hb_mem_module_open(), 0);
         assert_eq!(hb_mem_destroy_buf_queue(&mut q), HB_MEM_ERR_QUEUE_DESTROYED);
+        assert_eq!(hb_mem_pool_alloc_buf(pool.fd, 100, &mut pb), HB_MEM_ERR_POOL_DESTROYED);
+        assert_eq!(hb_mem_pool_free_buf(pb.virt_addr as u64), HB_MEM_ERR_INVALID_VADDR);
         assert_eq!(hb_mem_module_close(), 0);
     }
     dev.check().unwrap();

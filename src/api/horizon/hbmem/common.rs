@@ -101,6 +101,7 @@ pub(crate) fn release(dev: &Device, fd: i32) -> Result<(), i32> {
         let mut st = state();
         let r = st.recs.remove(&fd).ok_or(HB_MEM_ERR_INVALID_FD)?;
         st.by_addr.remove(&r.addr);
+        super::bump_recs_gen(&st);
         r
     };
     let _ = dev.unmap(rec.addr, rec.tag);
@@ -166,6 +167,7 @@ pub unsafe extern "C" fn hb_mem_module_close() -> i32 {
         let left = {
             let mut st = state();
             st.opens -= 1;
+            super::bump_recs_gen(&st);
             if st.opens > 0 {
                 return Ok(());
             }

@@ -19,7 +19,7 @@ use crate::engine::{self, BufId, Device};
 use crate::Error;
 use std::collections::{BTreeMap, HashMap};
 use std::os::fd::OwnedFd;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 /// How this process holds a record's buffer.
@@ -70,6 +70,22 @@ impl State {
 }
 
 static STATE: Mutex<Option<State>> = Mutex::new(None);
+
+/// Bumped (under the state lock) whenever a record goes away or the module
+/// is closed, so a memory pool that checked its record at the current
+/// generation can skip the state lock on its alloc/free path.
+static RECS_GEN: AtomicU64 = AtomicU64::new(0);
+
+/// The current record generation.
+pub(crate) fn recs_gen() -> u64 {
+    RECS_GEN.load(Ordering::Acquire)
+}
+
+/// Invalidate every memory pool's cached record check. Call with the
+/// state lock held, after changing the records.
+pub(crate) fn bump_recs_gen(_held: &Guard) {
+    RECS_GEN.fetch_add(1, Ordering::AcqRel);
+}
 
 pub(crate) struct Guard(MutexGuard<'static, Option<State>>);
 

@@ -46,6 +46,9 @@ struct MemPool {
     dpool: DescPool,
     /// Per page: the descriptor of the live block starting there, or NIL.
     starts: Vec<u32>,
+    /// Record generation at which `buf` was seen still held at this fd:
+    /// while it is current, alloc/free skip the record lock.
+    checked: Option<u64>,
 }
 
 #[derive(Default)]
@@ -167,6 +170,7 @@ pub unsafe extern "C" fn hb_mem_pool_create(size: u64, flags: i64, pool: *mut hb
             descs: vec![Desc::default(); (pages * 2 + 2).min(MAX_DESCS) as usize],
             dpool: DescPool { free_head: NIL, high: 0 },
             starts: vec![NIL; pages as usize],
+            checked: None,
         };
         let init = m.tlsf.init(
             &mut Arena {
@@ -226,13 +230,29 @@ pub unsafe extern "C" fn hb_mem_pool_destroy(fd: i32) -> i32 {
 #[no_mangle]
 pub unsafe extern "C" fn hb_mem_pool_alloc_buf(fd: i32, size: u64, buf: *mut hb_mem_common_buf_t) -> i32 {
     call(|| {
-        let cur = open_with(|st| st.recs.get(&fd).map(|r| r.buf))?;
+        let gen = super::recs_gen();
+        let mut g = pools();
+        let fast = g
+            .as_ref()
+            .expect("initialised in pools()")
+            .mem
+            .iter()
+            .position(|(f, m)| *f == fd && m.checked == Some(gen));
+        let i = match fast {
+            Some(i) => i,
+            None => {
+                drop(g);
+                let cur = open_with(|st| st.recs.get(&fd).map(|r| r.buf))?;
+                g = pools();
+                let p = g.as_mut().expect("initialised in pools()");
+                mem_pool(p, fd, cur, HB_MEM_ERR_POOL_NOT_FOUND)?.checked = Some(gen);
+                p.mem.iter().position(|(f, _)| *f == fd).expect("found just now")
+            }
+        };
         if buf.is_null() || size == 0 {
             return Err(HB_MEM_ERR_INVALID_PARAMS);
         }
-        let mut g = pools();
-        let p = g.as_mut().expect("initialised in pools()");
-        let m = mem_pool(p, fd, cur, HB_MEM_ERR_POOL_NOT_FOUND)?;
+        let m = &mut g.as_mut().expect("initialised in pools()").mem[i].1;
         let units = size.div_ceil(PAGE);
         let d = m
             .tlsf
@@ -268,14 +288,33 @@ pub unsafe extern "C" fn hb_mem_pool_alloc_buf(fd: i32, size: u64, buf: *mut hb_
 pub unsafe extern "C" fn hb_mem_pool_free_buf(virt_addr: u64) -> i32 {
     call(|| {
         let va = virt_addr as usize;
-        // The block lies in its pool's record mapping.
-        let (fd, cur) = open_with(|st| st.at(va, 0).map(|(fd, r)| (fd, r.buf)))?.ok_or(HB_MEM_ERR_INVALID_VADDR)?;
+        let within = |m: &MemPool| va >= m.addr && va - m.addr < m.size as usize;
+        let gen = super::recs_gen();
         let mut g = pools();
-        let p = g.as_mut().expect("initialised in pools()");
-        let m = match p.mem.iter_mut().find(|(f, _)| *f == fd) {
-            Some((_, m)) if m.buf == cur && va >= m.addr => m,
-            _ => return Err(HB_MEM_ERR_INVALID_VADDR),
+        let fast = g
+            .as_ref()
+            .expect("initialised in pools()")
+            .mem
+            .iter()
+            .position(|(_, m)| m.checked == Some(gen) && within(m));
+        let i = match fast {
+            Some(i) => i,
+            None => {
+                drop(g);
+                // The block lies in its pool's record mapping.
+                let (fd, cur) = open_with(|st| st.at(va, 0).map(|(fd, r)| (fd, r.buf)))?.ok_or(HB_MEM_ERR_INVALID_VADDR)?;
+                g = pools();
+                let p = g.as_mut().expect("initialised in pools()");
+                match p.mem.iter().position(|(f, _)| *f == fd) {
+                    Some(i) if p.mem[i].1.buf == cur && within(&p.mem[i].1) => {
+                        p.mem[i].1.checked = Some(gen);
+                        i
+                    }
+                    _ => return Err(HB_MEM_ERR_INVALID_VADDR),
+                }
+            }
         };
+        let m = &mut g.as_mut().expect("initialised in pools()").mem[i].1;
         let off = (va - m.addr) as u64;
         let page = (off / PAGE) as usize;
         let d = m.starts[page];
