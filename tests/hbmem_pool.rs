@@ -29,6 +29,11 @@ extern "C" fn remove_own_dir() {
     let _ = std::fs::remove_dir_all(shm_dir(std::process::id()));
 }
 
+/// ion_cma serves the default heap, carveout `HB_MEM_USAGE_PRIV_HEAP_RESERVED`.
+const ZONES: &str = "ion_cma,0,0x44000000,64M:carveout,0,0x48000000,16M";
+const ION_CMA: std::ops::Range<u64> = 0x4400_0000..0x4800_0000;
+const CARVEOUT: std::ops::Range<u64> = 0x4800_0000..0x4900_0000;
+
 static INIT: Once = Once::new();
 static LOCK: Mutex<()> = Mutex::new(());
 
@@ -39,7 +44,7 @@ fn init() -> (&'static Device, MutexGuard<'static, ()>) {
         let dir = shm_dir(pid);
         std::fs::create_dir_all(&dir).expect("create the test's shm directory");
         std::env::set_var("ACCELMEM_DEVICE", format!("t-hbpool-{pid}"));
-        std::env::set_var("ACCELMEM_ZONES", "anonymous,0,0x44000000,64M");
+        std::env::set_var("ACCELMEM_ZONES", ZONES);
         std::env::set_var("ACCELMEM_SHM_DIR", &dir);
         // SAFETY: registers a plain extern "C" function with no captures.
         unsafe { libc::atexit(remove_own_dir) };
@@ -473,6 +478,35 @@ fn free_with_vaddr_frees_one_block() {
         assert_eq!(pool_info(pool.fd).cur_client_cnt, 1, "only the one block was freed");
         assert_eq!(hb_mem_pool_free_buf(a.virt_addr as u64), 0);
         assert_eq!(hb_mem_pool_destroy(pool.fd), 0);
+    }
+    assert_eq!(blocks(dev), before);
+    dev.check().unwrap();
+}
+
+#[test]
+fn buffers_and_pools_take_their_memory_from_the_heap_the_flags_name() {
+    let (dev, _l) = init();
+    let before = blocks(dev);
+    for (flags, zone) in [(0, ION_CMA), (HB_MEM_USAGE_PRIV_HEAP_RESERVED, CARVEOUT)] {
+        let mut pool = hb_mem_pool_t::default();
+        let mut sp = hb_mem_share_pool_t::default();
+        let mut b = zero_buf();
+        // SAFETY: valid out pointers.
+        unsafe {
+            assert_eq!(hb_mem_alloc_com_buf(4096, flags, &mut b), 0);
+            assert!(zone.contains(&b.phys_addr), "common buffer {flags:#x} at {:#x}", b.phys_addr);
+            assert_eq!(hb_mem_free_buf(b.fd), 0);
+            assert_eq!(hb_mem_pool_create(64 << 10, flags, &mut pool), 0);
+            assert_eq!(hb_mem_pool_alloc_buf(pool.fd, 100, &mut b), 0);
+            assert!(zone.contains(&b.phys_addr), "memory pool {flags:#x} block at {:#x}", b.phys_addr);
+            assert_eq!(hb_mem_pool_free_buf(b.virt_addr as u64), 0);
+            assert_eq!(hb_mem_pool_destroy(pool.fd), 0);
+            assert_eq!(hb_mem_share_pool_create(2, 4096, flags, &mut sp), 0);
+            assert_eq!(hb_mem_share_pool_alloc_buf(sp.fd, &mut b), 0);
+            assert!(zone.contains(&b.phys_addr), "share pool {flags:#x} block at {:#x}", b.phys_addr);
+            assert_eq!(hb_mem_share_pool_free_buf(b.virt_addr as u64), 0);
+            assert_eq!(hb_mem_share_pool_destroy(sp.fd), 0);
+        }
     }
     assert_eq!(blocks(dev), before);
     dev.check().unwrap();

@@ -28,12 +28,10 @@ fn heap_zones(flags: i64) -> &'static [&'static str] {
     }
 }
 
-/// Allocate a buffer of `size` bytes per `flags` (heap, cache) on `dev`.
-pub(crate) fn alloc_buf(dev: &Device, size: u64, flags: i64, name: &str) -> Result<BufInfo, i32> {
-    if size == 0 {
-        return Err(HB_MEM_ERR_INVALID_PARAMS);
-    }
-    let cached = flags & HB_MEM_USAGE_CACHED != 0;
+/// Run `make` in each heap zone `flags` names that the device has, in
+/// fallback order, then (if none exists) in the device's first zone; the
+/// first success wins, else the last failure as `HB_MEM_ERR_*`.
+pub(crate) fn in_heap_zones<T>(dev: &Device, flags: i64, mut make: impl FnMut(Option<&str>) -> crate::Result<T>) -> Result<T, i32> {
     let zones = dev.zones().map_err(|e| code(e, HB_MEM_ERR_UNKNOWN))?;
     let mut tried = false;
     let mut last = HB_MEM_ERR_INSUFFICIENT_MEM;
@@ -47,19 +45,29 @@ pub(crate) fn alloc_buf(dev: &Device, size: u64, flags: i64, name: &str) -> Resu
             break;
         }
         tried = true;
-        let req = AllocReq {
-            zone: z,
-            size,
-            align: 0,
-            attrs: if cached { attr::CACHED } else { 0 },
-            name,
-        };
-        match dev.alloc(&req) {
-            Ok(b) => return Ok(b),
+        match make(z) {
+            Ok(v) => return Ok(v),
             Err(e) => last = code(e, HB_MEM_ERR_INSUFFICIENT_MEM),
         }
     }
     Err(last)
+}
+
+/// Allocate a buffer of `size` bytes per `flags` (heap, cache) on `dev`.
+pub(crate) fn alloc_buf(dev: &Device, size: u64, flags: i64, name: &str) -> Result<BufInfo, i32> {
+    if size == 0 {
+        return Err(HB_MEM_ERR_INVALID_PARAMS);
+    }
+    let cached = flags & HB_MEM_USAGE_CACHED != 0;
+    in_heap_zones(dev, flags, |zone| {
+        dev.alloc(&AllocReq {
+            zone,
+            size,
+            align: 0,
+            attrs: if cached { attr::CACHED } else { 0 },
+            name,
+        })
+    })
 }
 
 /// Make a record for `b` in this process: a new fd, a new mapping of

@@ -16,7 +16,7 @@
 
 use super::super::hb_mem_err::*;
 use super::super::hb_mem_mgr::*;
-use super::common::{alloc_buf, hold, release};
+use super::common::{alloc_buf, hold, in_heap_zones, release};
 use super::{call, code, open_device, state, Hold};
 use crate::engine::tlsf::{Arena, Desc, DescPool, Tlsf, NIL};
 use crate::engine::{BlockRef, BufId, Device, PoolReq};
@@ -391,16 +391,16 @@ pub unsafe extern "C" fn hb_mem_share_pool_create(num: u32, size: u64, flags: i6
             return Err(HB_MEM_ERR_INVALID_PARAMS);
         }
         let cached = flags & HB_MEM_USAGE_CACHED != 0;
-        let info = dev
-            .pool_create(&PoolReq {
-                zone: None,
+        let info = in_heap_zones(dev, flags, |zone| {
+            dev.pool_create(&PoolReq {
+                zone,
                 blk_size: size,
                 blk_cnt: num,
                 attrs: if cached { crate::engine::attr::CACHED } else { 0 },
                 name: "hb_mem_share_pool",
                 tag: SHARE_POOL_TAG,
             })
-            .map_err(|e| code(e, HB_MEM_ERR_INSUFFICIENT_MEM))?;
+        })?;
         let fd = match hold_import(dev, info.buf.id, 0, info.buf.size, flags) {
             Ok(fd) => fd,
             Err(e) => {
