@@ -4,8 +4,10 @@
 //!   `libaccelmem.so` exports, each as `NAME@@libcudart.so.12`, and nothing
 //!   else; `dlvsym(h, "cudaMalloc", "libcudart.so.12")` finds it (and does
 //!   not on the unversioned rustc cdylib, the case the script exists for);
-//! - `libmpi.so`, `libdnn.so` and `librknnrt.so` carry their SONAMEs and export only
-//!   `HI_MPI_*` / `hbSys*`, unversioned as the vendors' are;
+//! - `libmpi.so`, `libdnn.so`, `librknnrt.so` and `libhbmem.so.1` carry
+//!   their SONAMEs and export only `HI_MPI_*` / `hbSys*` / `rknn_*` /
+//!   `hb_mem_*`, unversioned as the vendors' are; a program linked
+//!   `-lhbmem` records `libhbmem.so.1` and runs on it;
 //! - a C program compiled with NVIDIA's own headers and linked against
 //!   NVIDIA's `libcudart.so.12` runs on ours via LD_LIBRARY_PATH alone,
 //!   correctly and silently, while NVIDIA's library on this GPU-less machine
@@ -160,9 +162,14 @@ fn cudart_has_soname_and_every_export_versioned() {
 }
 
 #[test]
-fn mpi_dnn_and_rknnrt_have_sonames_and_only_their_vendor_symbols() {
+fn mpi_dnn_rknnrt_and_hbmem_have_sonames_and_only_their_vendor_symbols() {
     let all = dyn_syms(&lib_dir().join("libaccelmem.so"));
-    for (file, prefix) in [("libmpi.so", "HI_MPI_"), ("libdnn.so", "hbSys"), ("librknnrt.so", "rknn_")] {
+    for (file, prefix) in [
+        ("libmpi.so", "HI_MPI_"),
+        ("libdnn.so", "hbSys"),
+        ("librknnrt.so", "rknn_"),
+        ("libhbmem.so.1", "hb_mem_"),
+    ] {
         let lib = compat_dir().join(file);
         assert_eq!(soname(&lib), file);
         let syms = dyn_syms(&lib);
@@ -172,6 +179,46 @@ fn mpi_dnn_and_rknnrt_have_sonames_and_only_their_vendor_symbols() {
         let v = stdout_of(Command::new("readelf").arg("-V").arg(&lib));
         assert!(!v.contains("Version definition"), "{file} must define no symbol version:\n{v}");
     }
+}
+
+const HBMEM_C: &str = r#"
+#include <stdio.h>
+#include <string.h>
+#include <hb_mem_mgr.h>
+
+int main(void) {
+    hb_mem_common_buf_t b;
+    memset(&b, 0, sizeof b);
+    int r = hb_mem_module_open();
+    if (r == 0) r = hb_mem_alloc_com_buf(4096, HB_MEM_USAGE_CPU_READ_OFTEN | HB_MEM_USAGE_CPU_WRITE_OFTEN, &b);
+    if (r == 0) {
+        memset(b.virt_addr, 0x5a, 4096);
+        r = hb_mem_free_buf(b.fd);
+    }
+    if (r == 0) r = hb_mem_module_close();
+    printf("hbmem: %d\n", r);
+    return r != 0;
+}
+"#;
+
+#[test]
+fn a_program_linked_with_lhbmem_needs_libhbmem_so_1_and_runs_on_it() {
+    let dir = compat_dir();
+    assert_eq!(
+        std::fs::read_link(dir.join("libhbmem.so")).unwrap(),
+        Path::new("libhbmem.so.1"),
+        "libhbmem.so is the link-time name of libhbmem.so.1"
+    );
+    let inc = format!("-I{}", root().join("include").display());
+    let libdir = format!("-L{}", dir.display());
+    let exe = cc("hbmem_compat.c", HBMEM_C, "hbmem_compat", &[&inc, &libdir], &["-lhbmem"]);
+    let needed = stdout_of(Command::new("readelf").arg("-d").arg(&exe));
+    assert!(needed.contains("Shared library: [libhbmem.so.1]"), "{needed}");
+    let gpu = Gpu::new();
+    let (o, out, err) = run(&mut gpu.command(&exe, dir));
+    assert!(o.status.success(), "stdout:\n{out}\nstderr:\n{err}");
+    assert_eq!(out, "hbmem: 0\n");
+    assert!(err.is_empty(), "silent: {err}");
 }
 
 const DLVSYM_C: &str = r#"
