@@ -2,117 +2,22 @@
 //! include/ when compiled as C11 and as C++11, and libaccelmem.so exports
 //! every function those headers declare.
 
+mod common;
+
+use common::cprog::root;
+use common::facts::{declared_functions, facts_hold};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// The libaccelmem.so cargo built with this test: `cargo test` leaves it in
-/// deps/ next to the test exe; `cargo build` also copies it one level up.
-fn built_library() -> PathBuf {
-    let exe = std::env::current_exe().expect("current_exe");
-    let deps = exe.parent().expect("test exe has a directory");
-    let found = [Some(deps), deps.parent()]
-        .into_iter()
-        .flatten()
-        .map(|d| d.join("libaccelmem.so"))
-        .find(|p| p.exists());
-    found.unwrap_or_else(|| panic!("libaccelmem.so not built next to {}", exe.display()))
-}
-
-fn scratch() -> PathBuf {
-    let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join("abi_facts");
-    std::fs::create_dir_all(&d).expect("create scratch dir");
-    d
-}
-
-/// `$var` if set, else `default`: the C or C++ compiler.
-fn compiler(var: &str, default: &str) -> String {
-    std::env::var(var)
-        .ok()
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| default.to_string())
-}
-
-/// Compile tests/c/abi_facts.c with `cmd` + `args` into `exe`, run it, and
-/// return its stdout; panics with the compiler's or program's output.
-fn build_and_run(mut cmd: Command, exe: &Path) -> String {
-    let src = root().join("tests/c/abi_facts.c");
-    let out = cmd
-        .args(["-Wall", "-Wextra", "-Werror", "-Wpedantic", "-I"])
-        .arg(root().join("include"))
-        .arg(&src)
-        .arg("-o")
-        .arg(exe)
-        .output()
-        .expect("run the compiler");
-    assert!(
-        out.status.success(),
-        "compiling {} failed:\n{}",
-        src.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let run = Command::new(exe).output().expect("run abi_facts");
-    let stdout = String::from_utf8_lossy(&run.stdout).into_owned();
-    assert!(
-        run.status.success(),
-        "abi_facts failed ({}):\n{stdout}{}",
-        run.status,
-        String::from_utf8_lossy(&run.stderr)
-    );
-    stdout
-}
-
 #[test]
 fn vendor_facts_hold_in_c11() {
-    let mut cmd = Command::new(compiler("CC", "cc"));
-    cmd.arg("-std=c11");
-    let out = build_and_run(cmd, &scratch().join("abi_facts_c"));
-    assert!(out.contains("all facts hold (C)"), "unexpected output: {out}");
+    facts_hold("abi_facts.c", false, &[], &[], "abi_facts_c");
 }
 
 #[test]
 fn vendor_facts_hold_in_cxx11() {
-    let mut cmd = Command::new(compiler("CXX", "c++"));
-    cmd.args(["-x", "c++", "-std=c++11"]);
-    let out = build_and_run(cmd, &scratch().join("abi_facts_cxx"));
-    assert!(out.contains("all facts hold (C++)"), "unexpected output: {out}");
-}
-
-/// Names of the functions declared in a header: cbindgen writes each
-/// prototype starting in column 0, its name right before the first `(`.
-fn declared_functions(header: &str) -> Vec<String> {
-    let mut text = String::new();
-    let mut rest = header;
-    // Drop /* */ comments (they hold prose with parentheses).
-    while let Some(a) = rest.find("/*") {
-        text.push_str(&rest[..a]);
-        rest = rest[a..].find("*/").map_or("", |b| &rest[a + b + 2..]);
-    }
-    text.push_str(rest);
-    let mut names = Vec::new();
-    for line in text.lines() {
-        let line = line.split("//").next().unwrap_or("");
-        let starts_ident = line.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_');
-        // Inline helpers defined in a header are not exports.
-        let inline = line.starts_with("static ") || line.starts_with("template");
-        let Some(paren) = line.find('(').filter(|_| starts_ident && !line.starts_with("typedef") && !inline) else {
-            continue;
-        };
-        let before = line[..paren].trim_end();
-        let name: String = before
-            .chars()
-            .rev()
-            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-            .collect();
-        let name: String = name.chars().rev().collect();
-        assert!(!name.is_empty(), "cannot read a function name in: {line}");
-        names.push(name);
-    }
-    names
+    facts_hold("abi_facts.c", true, &[], &[], "abi_facts_cxx");
 }
 
 fn headers(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -146,7 +51,7 @@ fn library_exports_every_declared_function() {
         assert!(declared.contains(known), "header reader missed {known}; read {declared:?}");
     }
 
-    let lib = built_library();
+    let lib = common::lib_dir().join("libaccelmem.so");
     let out = Command::new("nm")
         .args(["-D", "--defined-only"])
         .arg(&lib)

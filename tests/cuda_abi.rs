@@ -3,63 +3,11 @@
 //! the linker sees, §1.1's prototypes redeclared over ours) hold for the
 //! headers in include/ when compiled as C11 and as C++11.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod common;
 
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn scratch() -> PathBuf {
-    let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join("cuda_abi");
-    std::fs::create_dir_all(&d).expect("create scratch dir");
-    d
-}
-
-/// `$var` if set, else `default`: the C or C++ compiler.
-fn compiler(var: &str, default: &str) -> String {
-    std::env::var(var)
-        .ok()
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| default.to_string())
-}
-
-/// Compile tests/c/cuda_abi_facts.c as C11 (`cxx` false) or C++11 with
-/// `defines`, run it, and assert it reports every fact holding.
+/// tests/c/cuda_abi_facts.c as C11 (`cxx` false) or C++11 with `defines`.
 fn facts_hold(cxx: bool, defines: &[&str], exe_name: &str) {
-    let src = root().join("tests/c/cuda_abi_facts.c");
-    let mut cmd = if cxx {
-        let mut c = Command::new(compiler("CXX", "c++"));
-        c.args(["-x", "c++", "-std=c++11"]);
-        c
-    } else {
-        let mut c = Command::new(compiler("CC", "cc"));
-        c.arg("-std=c11");
-        c
-    };
-    let exe = scratch().join(exe_name);
-    let out = cmd
-        .args(["-Wall", "-Wextra", "-Werror", "-Wpedantic"])
-        .args(defines.iter().map(|d| format!("-D{d}")))
-        .arg("-I")
-        .arg(root().join("include"))
-        .arg(&src)
-        .arg("-o")
-        .arg(&exe)
-        .output()
-        .expect("run the compiler");
-    assert!(
-        out.status.success(),
-        "compiling {} ({}, {defines:?}) failed:\n{}",
-        src.display(),
-        if cxx { "C++11" } else { "C11" },
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let run = Command::new(&exe).output().expect("run cuda_abi_facts");
-    let stdout = String::from_utf8_lossy(&run.stdout).into_owned();
-    assert!(run.status.success(), "cuda_abi_facts failed ({}):\n{stdout}", run.status);
-    let want = if cxx { "all facts hold (C++)" } else { "all facts hold (C)" };
-    assert!(stdout.contains(want), "unexpected output: {stdout}");
+    common::facts::facts_hold("cuda_abi_facts.c", cxx, defines, &[], exe_name);
 }
 
 #[test]

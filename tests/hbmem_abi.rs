@@ -5,73 +5,31 @@
 //! exact prototype (the program enables each `HAVE_<name>` block the header
 //! has a function for).
 
+mod common;
+
+use common::cprog::{out_dir, root};
+use common::facts::{compiler, declared_functions, facts_hold};
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// The directory with the libaccelmem.so built with this test (deps/, or
-/// one level up where `cargo build` copies it).
-fn lib_dir() -> PathBuf {
-    let exe = std::env::current_exe().expect("current_exe");
-    let deps = exe.parent().expect("test exe has a directory");
-    let found = [Some(deps), deps.parent()]
-        .into_iter()
-        .flatten()
-        .find(|d| d.join("libaccelmem.so").exists())
-        .map(Path::to_path_buf);
-    found.unwrap_or_else(|| panic!("libaccelmem.so not built next to {}", exe.display()))
-}
-
-fn scratch() -> PathBuf {
-    let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join("hbmem_abi");
-    std::fs::create_dir_all(&d).expect("create scratch dir");
-    d
-}
-
-fn compiler(var: &str, default: &str) -> String {
-    std::env::var(var)
-        .ok()
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| default.to_string())
-}
-
-fn strip_comments(text: &str) -> String {
-    let mut out = String::new();
-    let mut rest = text;
-    while let Some(a) = rest.find("/*") {
-        out.push_str(&rest[..a]);
-        rest = rest[a..].find("*/").map_or("", |b| &rest[a + b + 2..]);
-    }
-    out.push_str(rest);
-    out
-}
-
-/// Functions declared by include/hb_mem_mgr.h: cbindgen starts each
-/// prototype in column 0 with its name right before the first `(`.
+/// Functions declared by include/hb_mem_mgr.h.
 fn declared() -> BTreeSet<String> {
     let text = std::fs::read_to_string(root().join("include/hb_mem_mgr.h")).expect("read hb_mem_mgr.h");
-    let mut names = BTreeSet::new();
-    for line in strip_comments(&text).lines() {
-        if !line.starts_with(|c: char| c.is_ascii_alphabetic()) || line.starts_with("typedef") || line.starts_with("static ") {
-            continue;
-        }
-        let Some(paren) = line.find('(') else { continue };
-        let name: String = line[..paren]
-            .trim_end()
-            .chars()
-            .rev()
-            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-            .collect::<Vec<_>>()
-            .into_iter()
-            .rev()
-            .collect();
-        names.insert(name);
-    }
-    names
+    declared_functions(&text).into_iter().collect()
+}
+
+/// tests/c/hbmem_abi_facts.c as C11 or C++11, each of `names`' `HAVE_`
+/// blocks enabled, linked with libaccelmem.
+fn hbmem_facts_hold(cxx: bool, names: &BTreeSet<String>, exe_name: &str) {
+    let lib = common::lib_dir();
+    let defines: Vec<String> = names.iter().map(|n| format!("HAVE_{n}")).collect();
+    let defines: Vec<&str> = defines.iter().map(String::as_str).collect();
+    let link = [
+        format!("-L{}", lib.display()),
+        "-laccelmem".to_string(),
+        format!("-Wl,--disable-new-dtags,-rpath,{}", lib.display()),
+    ];
+    facts_hold("hbmem_abi_facts.c", cxx, &defines, &link, exe_name);
 }
 
 /// Names with a `#ifdef HAVE_<name>` block in the facts program.
@@ -81,36 +39,6 @@ fn guarded_in_facts() -> BTreeSet<String> {
         .filter_map(|l| l.strip_prefix("#ifdef HAVE_"))
         .map(|n| n.trim().to_string())
         .collect()
-}
-
-fn build_and_run(mut cmd: Command, exe: &Path, names: &BTreeSet<String>) -> String {
-    let src = root().join("tests/c/hbmem_abi_facts.c");
-    let lib = lib_dir();
-    cmd.args(["-Wall", "-Wextra", "-Werror", "-Wpedantic", "-I"])
-        .arg(root().join("include"))
-        .args(names.iter().map(|n| format!("-DHAVE_{n}")))
-        .arg(&src)
-        .arg("-o")
-        .arg(exe)
-        .arg(format!("-L{}", lib.display()))
-        .arg("-laccelmem")
-        .arg(format!("-Wl,--disable-new-dtags,-rpath,{}", lib.display()));
-    let out = cmd.output().expect("run the compiler");
-    assert!(
-        out.status.success(),
-        "compiling {} failed:\n{}",
-        src.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let run = Command::new(exe).output().expect("run hbmem_abi_facts");
-    let stdout = String::from_utf8_lossy(&run.stdout).into_owned();
-    assert!(
-        run.status.success(),
-        "hbmem_abi_facts failed ({}):\n{stdout}{}",
-        run.status,
-        String::from_utf8_lossy(&run.stderr)
-    );
-    stdout
 }
 
 #[test]
@@ -137,25 +65,19 @@ fn every_declared_function_has_a_vendor_prototype() {
 
 #[test]
 fn hbmem_facts_hold_in_c11() {
-    let mut cmd = Command::new(compiler("CC", "cc"));
-    cmd.arg("-std=c11");
-    let out = build_and_run(cmd, &scratch().join("hbmem_abi_facts_c"), &declared());
-    assert!(out.contains("all facts hold (C)"), "unexpected output: {out}");
+    hbmem_facts_hold(false, &declared(), "hbmem_abi_facts_c");
 }
 
 #[test]
 fn hbmem_facts_hold_in_cxx11() {
-    let mut cmd = Command::new(compiler("CXX", "c++"));
-    cmd.args(["-x", "c++", "-std=c++11"]);
-    let out = build_and_run(cmd, &scratch().join("hbmem_abi_facts_cxx"), &declared());
-    assert!(out.contains("all facts hold (C++)"), "unexpected output: {out}");
+    hbmem_facts_hold(true, &declared(), "hbmem_abi_facts_cxx");
 }
 
 /// A prototype that differs from the header must fail to compile: the
 /// redeclarations really are checks (C and C++).
 #[test]
 fn a_wrong_prototype_is_rejected() {
-    let src = scratch().join("wrong_proto.c");
+    let src = out_dir("hbmem_abi").join("wrong_proto.c");
     std::fs::write(
         &src,
         "#include <hb_mem_mgr.h>\n#ifdef __cplusplus\nextern \"C\" {\n#endif\n\

@@ -7,63 +7,13 @@
 use accelmem::api::rockchip::rknn_api::*;
 use std::collections::BTreeMap;
 use std::mem::{offset_of, size_of};
-use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
+mod common;
 
-fn scratch() -> PathBuf {
-    let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join("rknn_abi");
-    std::fs::create_dir_all(&d).expect("create scratch dir");
-    d
-}
-
-/// `$var` if set, else `default`: the C or C++ compiler.
-fn compiler(var: &str, default: &str) -> String {
-    std::env::var(var)
-        .ok()
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| default.to_string())
-}
-
-/// Compile tests/c/rknn_abi_facts.c as C11 (`cxx` false) or C++11 with
-/// `defines`, run it, and assert it reports every fact holding.
+/// tests/c/rknn_abi_facts.c as C11 (`cxx` false) or C++11 with `defines`.
 fn facts_hold(cxx: bool, defines: &[&str], exe_name: &str) {
-    let src = root().join("tests/c/rknn_abi_facts.c");
-    let mut cmd = if cxx {
-        let mut c = Command::new(compiler("CXX", "c++"));
-        c.args(["-x", "c++", "-std=c++11"]);
-        c
-    } else {
-        let mut c = Command::new(compiler("CC", "cc"));
-        c.arg("-std=c11");
-        c
-    };
-    let exe = scratch().join(exe_name);
-    let out = cmd
-        .args(["-Wall", "-Wextra", "-Werror", "-Wpedantic"])
-        .args(defines.iter().map(|d| format!("-D{d}")))
-        .arg("-I")
-        .arg(root().join("include"))
-        .arg(&src)
-        .arg("-o")
-        .arg(&exe)
-        .output()
-        .expect("run the compiler");
-    assert!(
-        out.status.success(),
-        "compiling {} ({}, {defines:?}) failed:\n{}",
-        src.display(),
-        if cxx { "C++11" } else { "C11" },
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let run = Command::new(&exe).output().expect("run rknn_abi_facts");
-    let stdout = String::from_utf8_lossy(&run.stdout).into_owned();
-    assert!(run.status.success(), "rknn_abi_facts failed ({}):\n{stdout}", run.status);
-    let want = if cxx { "all facts hold (C++)" } else { "all facts hold (C)" };
-    assert!(stdout.contains(want), "unexpected output: {stdout}");
+    common::facts::facts_hold("rknn_abi_facts.c", cxx, defines, &[], exe_name);
 }
 
 #[test]
@@ -168,25 +118,12 @@ fn rust_types_have_the_reference_layout() {
     assert_eq!(size_of::<rknn_perf_run>(), 8);
 }
 
-/// The libaccelmem.so cargo built with this test (deps/ first, as `cargo
-/// test` does not refresh the copy one level up).
-fn built_library() -> PathBuf {
-    let exe = std::env::current_exe().expect("current_exe");
-    let deps = exe.parent().expect("test exe has a directory");
-    let found = [Some(deps), deps.parent()]
-        .into_iter()
-        .flatten()
-        .map(|d| d.join("libaccelmem.so"))
-        .find(|p| p.exists());
-    found.unwrap_or_else(|| panic!("libaccelmem.so not built next to {}", exe.display()))
-}
-
 /// `rknn_*` functions the library defines, with their symbol version
 /// (empty when unversioned).
 fn exported_rknn() -> BTreeMap<String, String> {
     let out = Command::new("nm")
         .args(["-D", "--defined-only"])
-        .arg(built_library())
+        .arg(common::lib_dir().join("libaccelmem.so"))
         .output()
         .expect("run nm");
     assert!(out.status.success(), "nm failed: {}", String::from_utf8_lossy(&out.stderr));

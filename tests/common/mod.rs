@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 pub mod cprog;
+pub mod facts;
 
 use accelmem::engine::{Config, Device};
 use std::sync::atomic::{AtomicU32, Ordering};
