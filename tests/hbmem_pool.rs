@@ -511,3 +511,32 @@ fn buffers_and_pools_take_their_memory_from_the_heap_the_flags_name() {
     assert_eq!(blocks(dev), before);
     dev.check().unwrap();
 }
+
+/// In a one-block share pool the block has the pool buffer's address and
+/// size: an import of it must still free as a block, not be taken for the
+/// pool's own fd.
+#[test]
+fn one_block_share_pool_import_frees() {
+    let (dev, _l) = init();
+    let before = blocks(dev);
+    let mut sp = hb_mem_share_pool_t::default();
+    let mut b = zero_buf();
+    let mut imp = zero_buf();
+    // SAFETY: valid pointers.
+    unsafe {
+        assert_eq!(hb_mem_share_pool_create(1, 4096, 0, &mut sp), 0);
+        assert_eq!(hb_mem_share_pool_alloc_buf(sp.fd, &mut b), 0);
+        assert_eq!(hb_mem_import_com_buf(&mut b, &mut imp), 0);
+        assert_eq!(hb_mem_share_pool_free_buf(imp.virt_addr as u64), 0, "the import frees");
+        assert_eq!(hb_mem_share_pool_free_buf(b.virt_addr as u64), 0);
+        let mut info = hb_mem_share_pool_t::default();
+        assert_eq!(hb_mem_share_pool_get_info(sp.fd, &mut info), 0);
+        assert_eq!(info.avail_buf_cnt, 1);
+        // The pool's own fd is not a block.
+        let mut pb = zero_buf();
+        assert_eq!(hb_mem_get_com_buf(sp.fd, &mut pb), 0);
+        assert_eq!(hb_mem_share_pool_free_buf(pb.virt_addr as u64), HB_MEM_ERR_INVALID_VADDR);
+        assert_eq!(hb_mem_share_pool_destroy(sp.fd), 0);
+    }
+    assert_eq!(blocks(dev), before);
+}

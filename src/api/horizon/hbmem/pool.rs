@@ -61,6 +61,10 @@ struct Pools {
     /// Fds of share-pool blocks this process allocated (their free returns
     /// the block).
     share_blocks: HashMap<i32, BlockRef>,
+    /// Share pools created here: pool fd to its record's mapping tag (a
+    /// one-block pool's block looks like the pool buffer, so identity, not
+    /// geometry, tells the pool's own fd).
+    share_pool_fds: HashMap<i32, u32>,
 }
 
 static POOLS: Mutex<Option<Pools>> = Mutex::new(None);
@@ -408,7 +412,13 @@ pub unsafe extern "C" fn hb_mem_share_pool_create(num: u32, size: u64, flags: i6
                 return Err(e);
             }
         };
-        with_pools(|p| p.destroyed.remove(&fd));
+        let tag = state().recs.get(&fd).map(|r| r.tag);
+        with_pools(|p| {
+            p.destroyed.remove(&fd);
+            if let Some(t) = tag {
+                p.share_pool_fds.insert(fd, t);
+            }
+        });
         out(
             pool,
             hb_mem_share_pool_t {
@@ -436,7 +446,10 @@ pub unsafe extern "C" fn hb_mem_share_pool_destroy(fd: i32) -> i32 {
         }
         // Drop our import first: the engine frees the buffer with the pool.
         release(dev, fd)?;
-        with_pools(|p| p.destroyed.insert(fd));
+        with_pools(|p| {
+            p.destroyed.insert(fd);
+            p.share_pool_fds.remove(&fd);
+        });
         dev.pool_destroy(b.pool).map_err(|e| match e {
             Error::Busy => HB_MEM_ERR_POOL_BUSY,
             e => code(e, HB_MEM_ERR_POOL_DESTROYED),
@@ -482,22 +495,21 @@ pub unsafe extern "C" fn hb_mem_share_pool_alloc_buf(fd: i32, buf: *mut hb_mem_c
 pub unsafe extern "C" fn hb_mem_share_pool_free_buf(virt_addr: u64) -> i32 {
     call(|| {
         let dev = open_device()?;
-        let (fd, phys, start) = {
+        let (fd, phys, start, tag) = {
             let st = state();
             let (fd, r) = st.at(virt_addr as usize, 0).ok_or(HB_MEM_ERR_INVALID_VADDR)?;
-            (fd, r.phys, r.addr)
+            (fd, r.phys, r.addr, r.tag)
         };
         if start != virt_addr as usize {
             return Err(HB_MEM_ERR_INVALID_VADDR);
         }
-        let own = with_pools(|p| p.share_blocks.get(&fd).copied());
+        let (own, pool_fd) = with_pools(|p| (p.share_blocks.get(&fd).copied(), p.share_pool_fds.get(&fd) == Some(&tag)));
+        if pool_fd {
+            return Err(HB_MEM_ERR_INVALID_VADDR);
+        }
         if own.is_none() {
-            // An import of a block (not the pool's own fd).
-            let b = block_of(dev, phys, HB_MEM_ERR_INVALID_VADDR)?;
-            let info = dev.pool_info(b.pool).map_err(|e| code(e, HB_MEM_ERR_POOL_DESTROYED))?;
-            if phys == info.buf.phys && state().recs.get(&fd).is_some_and(|r| r.size == info.buf.size) {
-                return Err(HB_MEM_ERR_INVALID_VADDR);
-            }
+            // An import of a block: it must lie in a share pool.
+            block_of(dev, phys, HB_MEM_ERR_INVALID_VADDR)?;
         }
         release(dev, fd)?;
         if let Some(blk) = own {
