@@ -104,6 +104,7 @@ fn init() {
         std::env::set_var("ACCELMEM_DEVICE", dev_name());
         std::env::set_var("ACCELMEM_SHM_DIR", &dir);
         std::env::set_var("ACCELMEM_CUDA_MEM", "256M");
+        std::env::set_var("ACCELMEM_CUDA_HOST_MEM", "128M");
         std::env::set_var("ACCELMEM_CUDA_DEVICES", "1");
         std::env::remove_var("ACCELMEM_ZONES");
         // SAFETY: registers a plain extern "C" function with no captures.
@@ -705,6 +706,12 @@ fn host_alloc_and_free() {
             cudaErrorMemoryAllocation,
         );
     }
+    // ACCELMEM_CUDA_HOST_MEM (128 MiB here) bounds pinned host memory.
+    t.bad(
+        "cudaMallocHost(192 MiB)",
+        c!(cudaMallocHost(&mut p, 192 << 20)),
+        cudaErrorMemoryAllocation,
+    );
     assert_eq!(p, sent(), "*ptr written on failure");
     t.ok("cudaMallocHost(0)", c!(cudaMallocHost(&mut p, 0)));
     assert!(p.is_null(), "cudaMallocHost(0) gave {p:p}");

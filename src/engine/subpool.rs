@@ -2,7 +2,9 @@
 //! by a process-local TLSF, so an allocation or free is a few instructions
 //! with no system call. A pool grows by whole chunks and gives back chunks
 //! that are entirely free when trimmed. CUDA's stream-ordered memory pools
-//! and hbmem's memory pools are fronts over this.
+//! are a front over this. (hbmem's memory pools still carve their one
+//! buffer with their own TLSF in `api/horizon/hbmem/pool.rs`; they should
+//! move here once a pool can be given a caller-made chunk.)
 //!
 //! A pool belongs to one process and is not itself synchronised: a front
 //! keeps it behind its own lock.

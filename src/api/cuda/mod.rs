@@ -228,12 +228,22 @@ pub(crate) fn device_count() -> i32 {
     })
 }
 
-fn vram_size() -> u64 {
-    std::env::var("ACCELMEM_CUDA_MEM")
+/// A size from `var` (at least 1 MiB, whole engine grains), else `default`.
+fn env_size(var: &str, default: u64) -> u64 {
+    std::env::var(var)
         .ok()
         .and_then(|v| engine::config::parse_num(&v))
         .filter(|&v| v >= 1 << 20 && v % engine::GRAIN == 0)
-        .unwrap_or(4 << 30)
+        .unwrap_or(default)
+}
+
+fn vram_size() -> u64 {
+    env_size("ACCELMEM_CUDA_MEM", 4 << 30)
+}
+
+/// Pinned host memory each GPU can hand out.
+fn host_mem_size() -> u64 {
+    env_size("ACCELMEM_CUDA_HOST_MEM", 4 << 30)
 }
 
 static GPUS: OnceLock<Vec<Result<Gpu, cudaError>>> = OnceLock::new();
@@ -246,7 +256,7 @@ fn open_gpu(n: i32) -> Result<Gpu, cudaError> {
         0x2_0000_0000u64,
         vram,
         0x100_0000_0000u64,
-        64u64 << 30
+        host_mem_size()
     );
     let cfg = Config {
         device: format!("{}-gpu{n}", base.name()),
