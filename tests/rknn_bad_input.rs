@@ -1726,3 +1726,40 @@ fn threads_hammer() {
     drop(memfd);
     t.done();
 }
+
+/// `rknn_dup_context`: NULL pointers and dead handles are refused and write
+/// nothing; a copy is a new, independent context with its own memory calls,
+/// destroying one leaves the other working, and nothing is left after both.
+#[test]
+fn dup_context() {
+    let t = T::new("dup");
+    let c = ctx_new(0);
+    let mut out: rknn_context = 77;
+    let mut cin = c;
+    // SAFETY: each pointer is valid or NULL.
+    unsafe {
+        t.bad("dup(NULL, out)", rknn_dup_context(null_mut(), &mut out), RKNN_ERR_PARAM_INVALID);
+        t.bad("dup(in, NULL)", rknn_dup_context(&mut cin, null_mut()), RKNN_ERR_PARAM_INVALID);
+        for mut bad in bad_ctxs(c) {
+            t.bad(
+                &format!("dup({bad:#x})"),
+                rknn_dup_context(&mut bad, &mut out),
+                RKNN_ERR_CTX_INVALID,
+            );
+        }
+        assert_eq!(out, 77, "a refused dup wrote *context_out");
+        eq_code("dup", rknn_dup_context(&mut cin, &mut out), RKNN_SUCC);
+    }
+    assert!(out != c && out != 0, "the copy is a new handle: {out:#x}");
+    assert_eq!(mem_size(out).total_internal_size, mem_size(c).total_internal_size);
+    let md = create(out, 4096);
+    write_mem(md, 0, &pattern(4, 4096));
+    eq_code("sync on the copy", sync(out, md, TO_DEV), RKNN_SUCC);
+    eq_code("destroy the original", destroy(c), RKNN_SUCC);
+    eq_code("the copy lives on", sync(out, md, FROM_DEV), RKNN_SUCC);
+    assert!(read_mem(md, 0, 4096) == pattern(4, 4096));
+    eq_code("destroy_mem on the copy", destroy_mem(out, md), RKNN_SUCC);
+    eq_code("destroy the copy", destroy(out), RKNN_SUCC);
+    eq_code("destroy the copy twice", destroy(out), RKNN_ERR_CTX_INVALID);
+    t.done();
+}
