@@ -15,12 +15,13 @@
 //!   `vb_config_init_exit` holds the assertions; the other VB tests that
 //!   also configure VB run under the same lock and set `VB_CONFIGURED`.
 
+mod common;
+
 use accelmem::api::hisilicon::{hi_comm_sys::*, hi_comm_vb::*, hi_type::*, mpi_sys::*, mpi_vb::*};
 use accelmem::api::horizon::{hb_sys::*, hb_sys_api::*};
 use accelmem::engine::{self, Device, PoolId};
 use std::cell::{Cell, RefCell};
 use std::ffi::{c_char, c_void, CStr, CString};
-use std::path::{Path, PathBuf};
 use std::ptr::{null, null_mut};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard, Once, RwLock, RwLockReadGuard, RwLockWriteGuard};
@@ -45,48 +46,17 @@ const OUTSIDE: [u64; 9] = [
 
 // ---------------------------------------------------------------- setup
 
-fn shm_dir(pid: u32) -> PathBuf {
-    Path::new("/dev/shm").join(format!("{DIR_PREFIX}{pid}"))
-}
-
-extern "C" fn remove_own_dir() {
-    let _ = std::fs::remove_dir_all(shm_dir(std::process::id()));
-}
-
-/// Remove the directories of earlier runs whose process is gone (a run
-/// killed before its exit handler).
-fn sweep_stale_dirs() {
-    let Ok(rd) = std::fs::read_dir("/dev/shm") else { return };
-    for e in rd.flatten() {
-        let name = e.file_name();
-        let Some(pid) = name
-            .to_str()
-            .and_then(|n| n.strip_prefix(DIR_PREFIX))
-            .and_then(|p| p.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        if pid != std::process::id() && !Path::new("/proc").join(pid.to_string()).exists() {
-            let _ = std::fs::remove_dir_all(e.path());
-        }
-    }
-}
-
 static INIT: Once = Once::new();
 
 /// Point the process-global device at a private directory and device name,
 /// once, before any export is called; return that device.
 fn init() -> &'static Device {
     INIT.call_once(|| {
-        sweep_stale_dirs();
         let pid = std::process::id();
-        let dir = shm_dir(pid);
-        std::fs::create_dir_all(&dir).expect("create the test's shm directory");
+        let dir = common::own_shm_dir(DIR_PREFIX);
         std::env::set_var("ACCELMEM_DEVICE", format!("t-bad-{pid}"));
         std::env::set_var("ACCELMEM_ZONES", ZONES);
         std::env::set_var("ACCELMEM_SHM_DIR", &dir);
-        // SAFETY: registers a plain extern "C" function with no captures.
-        unsafe { libc::atexit(remove_own_dir) };
     });
     let dev = engine::global().expect("the global device opens");
     assert_eq!(

@@ -15,13 +15,14 @@
 //! Tests marked `#[ignore]` assert what CUDA 12 does where the front differs;
 //! the reason names the difference.
 
+mod common;
+
 use accelmem::api::cuda::cuda_runtime_api::*;
 use accelmem::api::cuda::driver_types::cudaError::{self, *};
 use accelmem::api::cuda::driver_types::*;
 use accelmem::engine::{Config, Device, GRAIN};
 use std::cell::{Cell, RefCell};
 use std::ffi::{c_int, c_uint, c_void, CStr};
-use std::path::{Path, PathBuf};
 use std::ptr::{null, null_mut};
 use std::sync::{Mutex, MutexGuard, Once, OnceLock};
 
@@ -62,34 +63,8 @@ macro_rules! c {
 
 // ---------------------------------------------------------------- setup
 
-fn shm_dir(pid: u32) -> PathBuf {
-    Path::new("/dev/shm").join(format!("{DIR_PREFIX}{pid}"))
-}
-
 fn dev_name() -> String {
     format!("t-cudabad-{}", std::process::id())
-}
-
-extern "C" fn remove_own_dir() {
-    let _ = std::fs::remove_dir_all(shm_dir(std::process::id()));
-}
-
-/// Remove the directories of earlier runs whose process is gone.
-fn sweep_stale_dirs() {
-    let Ok(rd) = std::fs::read_dir("/dev/shm") else { return };
-    for e in rd.flatten() {
-        let name = e.file_name();
-        let Some(pid) = name
-            .to_str()
-            .and_then(|n| n.strip_prefix(DIR_PREFIX))
-            .and_then(|p| p.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        if pid != std::process::id() && !Path::new("/proc").join(pid.to_string()).exists() {
-            let _ = std::fs::remove_dir_all(e.path());
-        }
-    }
 }
 
 static INIT: Once = Once::new();
@@ -98,17 +73,13 @@ static INIT: Once = Once::new();
 /// once, before any export is called.
 fn init() {
     INIT.call_once(|| {
-        sweep_stale_dirs();
-        let dir = shm_dir(std::process::id());
-        std::fs::create_dir_all(&dir).expect("create the test's shm directory");
+        let dir = common::own_shm_dir(DIR_PREFIX);
         std::env::set_var("ACCELMEM_DEVICE", dev_name());
         std::env::set_var("ACCELMEM_SHM_DIR", &dir);
         std::env::set_var("ACCELMEM_CUDA_MEM", "256M");
         std::env::set_var("ACCELMEM_CUDA_HOST_MEM", "128M");
         std::env::set_var("ACCELMEM_CUDA_DEVICES", "1");
         std::env::remove_var("ACCELMEM_ZONES");
-        // SAFETY: registers a plain extern "C" function with no captures.
-        unsafe { libc::atexit(remove_own_dir) };
     });
 }
 
@@ -120,7 +91,7 @@ fn gpu_dev() -> &'static Device {
         eq("cudaSetDevice(0)", c!(cudaSetDevice(0)), cudaSuccess);
         let cfg = Config {
             device: format!("{}-gpu0", dev_name()),
-            shm_dir: shm_dir(std::process::id()),
+            shm_dir: common::own_shm_dir(DIR_PREFIX),
             ..Config::default()
         };
         Device::open_existing(cfg).expect("the GPU engine device exists after cudaSetDevice(0)")

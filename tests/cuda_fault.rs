@@ -8,6 +8,8 @@
 //! A child reports what it allocated on stderr as `CF key=value` lines
 //! before it faults.
 
+mod common;
+
 use accelmem::api::cuda::cuda_runtime_api::*;
 use std::collections::HashMap;
 use std::ffi::c_void;
@@ -27,25 +29,6 @@ const OWN_HANDLER_EXIT: i32 = 42;
 // ---------------------------------------------------------------- parent side
 
 static N: AtomicU32 = AtomicU32::new(0);
-
-/// Remove the directories of earlier runs whose process is gone.
-fn sweep_stale_dirs() {
-    let Ok(rd) = std::fs::read_dir("/dev/shm") else { return };
-    for e in rd.flatten() {
-        let name = e.file_name();
-        let Some(pid) = name
-            .to_str()
-            .and_then(|n| n.strip_prefix(DIR_PREFIX))
-            .and_then(|r| r.split('-').next())
-            .and_then(|p| p.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        if pid != std::process::id() && !Path::new("/proc").join(pid.to_string()).exists() {
-            let _ = std::fs::remove_dir_all(e.path());
-        }
-    }
-}
 
 /// What a child did: how it ended, its stderr, its `CF` values.
 struct Run {
@@ -106,7 +89,7 @@ impl Run {
 
 /// Run the child test `role` on a private device and directory.
 fn run_child(role: &str) -> Run {
-    sweep_stale_dirs();
+    common::sweep_stale_dirs(DIR_PREFIX);
     let n = N.fetch_add(1, Ordering::Relaxed);
     let dir = Path::new("/dev/shm").join(format!("{DIR_PREFIX}{}-{n}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();

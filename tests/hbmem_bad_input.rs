@@ -9,6 +9,8 @@
 //! stale fd or address must not be reused by a concurrent allocation).
 #![allow(clippy::missing_safety_doc)]
 
+mod common;
+
 use accelmem::api::horizon::hb_mem_err::*;
 use accelmem::api::horizon::hb_mem_mgr::*;
 use accelmem::api::horizon::hbmem::common::*;
@@ -17,7 +19,6 @@ use accelmem::api::horizon::hbmem::strerror::hb_mem_strerror;
 use accelmem::engine::{self, Device};
 use std::ffi::{c_char, CStr};
 use std::os::fd::AsRawFd;
-use std::path::{Path, PathBuf};
 use std::ptr::null_mut;
 use std::sync::{Mutex, MutexGuard, Once};
 
@@ -30,25 +31,16 @@ const FD: i32 = HB_MEM_ERR_INVALID_FD;
 const VA: i32 = HB_MEM_ERR_INVALID_VADDR;
 const NOT_OPEN: i32 = HB_MEM_ERR_MODULE_NOT_FOUND;
 
-fn shm_dir() -> PathBuf {
-    Path::new("/dev/shm").join(format!("accelmem-test-hbbad-{}", std::process::id()))
-}
-
-extern "C" fn remove_own_dir() {
-    let _ = std::fs::remove_dir_all(shm_dir());
-}
+const DIR_PREFIX: &str = "accelmem-test-hbbad-";
 
 static INIT: Once = Once::new();
 static LOCK: Mutex<()> = Mutex::new(());
 
 fn dev() -> &'static Device {
     INIT.call_once(|| {
-        std::fs::create_dir_all(shm_dir()).unwrap();
         std::env::set_var("ACCELMEM_DEVICE", format!("t-hbbad-{}", std::process::id()));
         std::env::set_var("ACCELMEM_ZONES", ZONES);
-        std::env::set_var("ACCELMEM_SHM_DIR", shm_dir());
-        // SAFETY: registers a plain extern "C" function with no captures.
-        unsafe { libc::atexit(remove_own_dir) };
+        std::env::set_var("ACCELMEM_SHM_DIR", common::own_shm_dir(DIR_PREFIX));
     });
     let d = engine::global().expect("the global device opens");
     assert_eq!(d.name(), format!("t-hbbad-{}", std::process::id()));

@@ -7,6 +7,8 @@
 //! and run one at a time under `LOCK`, so each can assert that it leaves
 //! no buffer behind and that the engine's table is consistent.
 
+mod common;
+
 use accelmem::api::horizon::hb_mem_err::*;
 use accelmem::api::horizon::hb_mem_mgr::mem_pixel_format_t::*;
 use accelmem::api::horizon::hb_mem_mgr::*;
@@ -15,37 +17,12 @@ use accelmem::api::horizon::hbmem::graphic::*;
 use accelmem::api::horizon::hbmem::share::*;
 use accelmem::engine::{self, Device};
 use std::mem::MaybeUninit;
-use std::path::{Path, PathBuf};
 use std::ptr::null_mut;
 use std::sync::{Mutex, MutexGuard, Once};
 
 const DIR_PREFIX: &str = "accelmem-test-hbgraph-";
 const CONTIG: i64 = HB_MEM_USAGE_GRAPHIC_CONTIGUOUS_BUF;
 const RW: i64 = HB_MEM_USAGE_CPU_READ_OFTEN | HB_MEM_USAGE_CPU_WRITE_OFTEN;
-
-fn shm_dir(pid: u32) -> PathBuf {
-    Path::new("/dev/shm").join(format!("{DIR_PREFIX}{pid}"))
-}
-
-extern "C" fn remove_own_dir() {
-    let _ = std::fs::remove_dir_all(shm_dir(std::process::id()));
-}
-
-/// Remove the directories of earlier runs whose process is gone (a run
-/// killed before its exit handler).
-fn sweep_stale_dirs() {
-    let Ok(rd) = std::fs::read_dir("/dev/shm") else { return };
-    for e in rd.flatten() {
-        let pid = e
-            .file_name()
-            .to_str()
-            .and_then(|n| n.strip_prefix(DIR_PREFIX))
-            .and_then(|p| p.parse::<u32>().ok());
-        if pid.is_some_and(|p| p != std::process::id() && !Path::new("/proc").join(p.to_string()).exists()) {
-            let _ = std::fs::remove_dir_all(e.path());
-        }
-    }
-}
 
 static INIT: Once = Once::new();
 static LOCK: Mutex<()> = Mutex::new(());
@@ -60,14 +37,11 @@ struct Ctx {
 fn ctx() -> Ctx {
     let g = LOCK.lock().unwrap_or_else(|p| p.into_inner());
     INIT.call_once(|| {
-        sweep_stale_dirs();
-        let dir = shm_dir(std::process::id());
+        let dir = common::own_shm_dir(DIR_PREFIX);
         std::fs::create_dir_all(&dir).unwrap();
         std::env::set_var("ACCELMEM_DEVICE", format!("t-hbgraph-{}", std::process::id()));
         std::env::set_var("ACCELMEM_ZONES", "ion_cma,0,0x80000000,64M");
         std::env::set_var("ACCELMEM_SHM_DIR", &dir);
-        // SAFETY: registers a plain extern "C" function with no captures.
-        unsafe { libc::atexit(remove_own_dir) };
         // SAFETY: plain FFI call.
         assert_eq!(unsafe { hb_mem_module_open() }, 0);
     });

@@ -8,26 +8,20 @@
 //! `init()` points it at a private directory once; tests take `LOCK`
 //! because pool counts and the zone's block list are process-wide.
 
+mod common;
+
 use accelmem::api::horizon::hb_mem_err::*;
 use accelmem::api::horizon::hb_mem_mgr::*;
 use accelmem::api::horizon::hbmem::common::*;
 use accelmem::api::horizon::hbmem::pool::*;
 use accelmem::api::horizon::hbmem::share::*;
 use accelmem::engine::{self, Device};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::sync::{Mutex, MutexGuard, Once};
 
 const DIR_PREFIX: &str = "accelmem-test-hbpool-";
 const PAGE: u64 = 4096;
-
-fn shm_dir(pid: u32) -> PathBuf {
-    Path::new("/dev/shm").join(format!("{DIR_PREFIX}{pid}"))
-}
-
-extern "C" fn remove_own_dir() {
-    let _ = std::fs::remove_dir_all(shm_dir(std::process::id()));
-}
 
 /// ion_cma serves the default heap, carveout `HB_MEM_USAGE_PRIV_HEAP_RESERVED`.
 const ZONES: &str = "ion_cma,0,0x44000000,64M:carveout,0,0x48000000,16M";
@@ -41,13 +35,10 @@ static LOCK: Mutex<()> = Mutex::new(());
 fn init() -> (&'static Device, MutexGuard<'static, ()>) {
     INIT.call_once(|| {
         let pid = std::process::id();
-        let dir = shm_dir(pid);
-        std::fs::create_dir_all(&dir).expect("create the test's shm directory");
+        let dir = common::own_shm_dir(DIR_PREFIX);
         std::env::set_var("ACCELMEM_DEVICE", format!("t-hbpool-{pid}"));
         std::env::set_var("ACCELMEM_ZONES", ZONES);
         std::env::set_var("ACCELMEM_SHM_DIR", &dir);
-        // SAFETY: registers a plain extern "C" function with no captures.
-        unsafe { libc::atexit(remove_own_dir) };
         // SAFETY: plain FFI call.
         assert_eq!(unsafe { hb_mem_module_open() }, 0);
     });

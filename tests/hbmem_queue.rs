@@ -8,38 +8,30 @@
 //! private device and directory once, checks that every queue call fails
 //! with MODULE_NOT_FOUND before `hb_mem_module_open`, then opens the module.
 
+mod common;
+
 use accelmem::api::horizon::hb_mem_err::*;
 use accelmem::api::horizon::hb_mem_mgr::*;
 use accelmem::api::horizon::hbmem::common::*;
 use accelmem::api::horizon::hbmem::queue::*;
 use accelmem::engine::{self, Device};
 use std::ffi::c_void;
-use std::path::{Path, PathBuf};
 use std::ptr::{null, null_mut};
 use std::sync::Once;
 use std::time::{Duration, Instant};
 
 const ITEM: u32 = std::mem::size_of::<hb_mem_common_buf_t>() as u32;
 
-fn shm_dir(pid: u32) -> PathBuf {
-    Path::new("/dev/shm").join(format!("accelmem-test-hbq-{pid}"))
-}
-
-extern "C" fn remove_own_dir() {
-    let _ = std::fs::remove_dir_all(shm_dir(std::process::id()));
-}
+const DIR_PREFIX: &str = "accelmem-test-hbq-";
 
 static INIT: Once = Once::new();
 
 fn init() -> &'static Device {
     INIT.call_once(|| {
         let pid = std::process::id();
-        let dir = shm_dir(pid);
-        std::fs::create_dir_all(&dir).expect("create the test's shm directory");
+        let dir = common::own_shm_dir(DIR_PREFIX);
         std::env::set_var("ACCELMEM_DEVICE", format!("t-hbq-{pid}"));
         std::env::set_var("ACCELMEM_SHM_DIR", &dir);
-        // SAFETY: registers a plain extern "C" function with no captures.
-        unsafe { libc::atexit(remove_own_dir) };
         not_open_calls_fail();
         // SAFETY: no arguments.
         assert_eq!(unsafe { hb_mem_module_open() }, 0);

@@ -11,12 +11,14 @@
 //! the SRAM zone is process-wide, so the tests run one at a time (`SERIAL`)
 //! and compare what exists at their end with what existed at their start.
 
+mod common;
+
 use accelmem::api::rockchip::{rknn_api::*, rknn_api_fns::*};
 use accelmem::engine::{self, attr, AllocReq, BufInfo, Config, Device, MapInfo};
 use std::cell::Cell;
 use std::ffi::{c_void, CString};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::ptr::null_mut;
 use std::sync::{Mutex, MutexGuard, Once, OnceLock};
 
@@ -48,32 +50,6 @@ type Mem = *mut rknn_tensor_mem;
 
 // ---------------------------------------------------------------- setup
 
-fn shm_dir(pid: u32) -> PathBuf {
-    Path::new("/dev/shm").join(format!("{DIR_PREFIX}{pid}"))
-}
-
-extern "C" fn remove_own_dir() {
-    let _ = std::fs::remove_dir_all(shm_dir(std::process::id()));
-}
-
-/// Remove the directories of earlier runs whose process is gone.
-fn sweep_stale_dirs() {
-    let Ok(rd) = std::fs::read_dir("/dev/shm") else { return };
-    for e in rd.flatten() {
-        let name = e.file_name();
-        let Some(pid) = name
-            .to_str()
-            .and_then(|n| n.strip_prefix(DIR_PREFIX))
-            .and_then(|p| p.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        if pid != std::process::id() && !Path::new("/proc").join(pid.to_string()).exists() {
-            let _ = std::fs::remove_dir_all(e.path());
-        }
-    }
-}
-
 static INIT: Once = Once::new();
 static NPU: OnceLock<Device> = OnceLock::new();
 static SERIAL: Mutex<()> = Mutex::new(());
@@ -83,10 +59,8 @@ static SERIAL: Mutex<()> = Mutex::new(());
 /// that here too. Returns (shared device, NPU device).
 fn init() -> (&'static Device, &'static Device) {
     INIT.call_once(|| {
-        sweep_stale_dirs();
         let pid = std::process::id();
-        let dir = shm_dir(pid);
-        std::fs::create_dir_all(&dir).expect("create the test's shm directory");
+        let dir = common::own_shm_dir(DIR_PREFIX);
         std::env::set_var("ACCELMEM_DEVICE", format!("t-rkbad-{pid}"));
         std::env::set_var("ACCELMEM_ZONES", ZONES);
         std::env::set_var("ACCELMEM_SHM_DIR", &dir);
@@ -95,8 +69,6 @@ fn init() -> (&'static Device, &'static Device) {
         std::env::remove_var("ACCELMEM_RKNN_ZONE");
         std::env::remove_var("ACCELMEM_BACKEND");
         std::env::set_var("RKNN_LOG_LEVEL", "0");
-        // SAFETY: registers a plain extern "C" function with no captures.
-        unsafe { libc::atexit(remove_own_dir) };
         // The NPU device comes into being on first SRAM use.
         let m = create2(0, 4096, NO_CTX | TRY_SRAM);
         assert!(!m.is_null(), "warm-up SRAM allocation");
@@ -1000,7 +972,7 @@ fn create_mem_from_fd_bad_args() {
     };
     let r = from_fd(t.probe, closed, null_mut(), 4096, 0);
     t.null("from_fd(closed fd)", r);
-    let dir = std::fs::File::open(shm_dir(std::process::id())).expect("open the test's directory");
+    let dir = std::fs::File::open(common::own_shm_dir(DIR_PREFIX)).expect("open the test's directory");
     let mut pipe = [0i32; 2];
     // SAFETY: `pipe` is writable for two fds.
     assert_eq!(unsafe { libc::pipe2(pipe.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
@@ -1104,7 +1076,7 @@ fn create_mem_from_fd_bad_args() {
 fn from_fd_refuses_a_directory_with_virt_given() {
     let t = T::new("fddir");
     let ours = t.filled(4096, 25);
-    let dir = std::fs::File::open(shm_dir(std::process::id())).expect("open the test's directory");
+    let dir = std::fs::File::open(common::own_shm_dir(DIR_PREFIX)).expect("open the test's directory");
     let m = from_fd(t.probe, dir.as_raw_fd(), info(ours).virt_addr, 1, 0);
     if !m.is_null() {
         eq_code("destroy the wrapper", destroy_mem(t.probe, m), RKNN_SUCC);
@@ -1484,7 +1456,7 @@ fn init_bad_args() {
     }
     assert_eq!(c, 0x5555, "context written on failure");
     // Size 0: the model is a path.
-    let dir = shm_dir(std::process::id());
+    let dir = common::own_shm_dir(DIR_PREFIX);
     let empty = dir.join("rkbad-empty.rknn");
     std::fs::write(&empty, b"").unwrap();
     let good = dir.join("rkbad-model.rknn");

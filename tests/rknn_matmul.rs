@@ -6,6 +6,8 @@
 //! codes, the engine stays consistent, and our header redeclares the SDK
 //! 2.3.x prototypes cleanly in C11 and C++11.
 
+mod common;
+
 use accelmem::api::rockchip::rknn_api::*;
 use accelmem::api::rockchip::rknn_api_fns::*;
 use accelmem::api::rockchip::rknn_matmul_api::*;
@@ -13,7 +15,7 @@ use accelmem::api::rockchip::rknn_matmul_fns::*;
 use accelmem::engine::{self, Device};
 use std::ffi::c_void;
 use std::mem::{offset_of, size_of};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::ptr::null_mut;
 use std::sync::{Mutex, MutexGuard, Once};
@@ -29,31 +31,22 @@ const I4: u32 = 10;
 const TO_DEV: u32 = 1;
 const FROM_DEV: u32 = 2;
 
+const DIR_PREFIX: &str = "accelmem-test-rkmm-";
+
 static INIT: Once = Once::new();
 static SERIAL: Mutex<()> = Mutex::new(());
-
-fn shm_dir() -> PathBuf {
-    Path::new("/dev/shm").join(format!("accelmem-test-rkmm-{}", std::process::id()))
-}
-
-extern "C" fn remove_own_dir() {
-    let _ = std::fs::remove_dir_all(shm_dir());
-}
 
 /// Point the process-global device at a private directory and name before
 /// any export runs; the tests then run one at a time.
 fn init() -> (MutexGuard<'static, ()>, &'static Device) {
     INIT.call_once(|| {
-        std::fs::create_dir_all(shm_dir()).expect("create the test's shm directory");
         std::env::set_var("ACCELMEM_DEVICE", format!("t-rkmm-{}", std::process::id()));
         std::env::set_var("ACCELMEM_ZONES", "anonymous,0,0x44000000,16M");
-        std::env::set_var("ACCELMEM_SHM_DIR", shm_dir());
+        std::env::set_var("ACCELMEM_SHM_DIR", common::own_shm_dir(DIR_PREFIX));
         std::env::set_var("ACCELMEM_RKNN_INTERNAL_SIZE", "64K");
         std::env::remove_var("ACCELMEM_RKNN_ZONE");
         std::env::remove_var("ACCELMEM_BACKEND");
         std::env::set_var("RKNN_LOG_LEVEL", "0");
-        // SAFETY: registers a plain extern "C" function with no captures.
-        unsafe { libc::atexit(remove_own_dir) };
     });
     let g = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
     let dev = engine::global().expect("the global device opens");

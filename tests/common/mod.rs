@@ -80,3 +80,51 @@ pub fn compile_c(name: &str, source: &str, extra_flags: &[&str]) -> std::path::P
     assert!(o.status.success(), "cc failed:\n{}", String::from_utf8_lossy(&o.stderr));
     exe
 }
+
+/// Remove `/dev/shm/<prefix><pid>[-<n>]` directories whose process is gone
+/// (a run killed before its exit handler).
+pub fn sweep_stale_dirs(prefix: &str) {
+    let Ok(rd) = std::fs::read_dir("/dev/shm") else { return };
+    for e in rd.flatten() {
+        let name = e.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(prefix))
+            .and_then(|r| r.split('-').next())
+            .and_then(|p| p.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if pid != std::process::id() && !std::path::Path::new("/proc").join(pid.to_string()).exists() {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
+    }
+}
+
+/// `/dev/shm/<prefix><pid>`: this test process's private state directory,
+/// made on first use (sweeping stale ones) and removed when the process
+/// exits (not when a forked child does).
+pub fn own_shm_dir(prefix: &str) -> std::path::PathBuf {
+    static OWN: std::sync::OnceLock<(u32, std::path::PathBuf)> = std::sync::OnceLock::new();
+    extern "C" fn remove_own() {
+        if let Some((pid, d)) = OWN.get() {
+            if *pid == std::process::id() {
+                let _ = std::fs::remove_dir_all(d);
+            }
+        }
+    }
+    let (_, d) = OWN.get_or_init(|| {
+        sweep_stale_dirs(prefix);
+        let pid = std::process::id();
+        let d = std::path::Path::new("/dev/shm").join(format!("{prefix}{pid}"));
+        std::fs::create_dir_all(&d).expect("create the test's shm directory");
+        // SAFETY: registers a plain extern "C" function with no captures.
+        unsafe { libc::atexit(remove_own) };
+        (pid, d)
+    });
+    assert!(
+        d.file_name().is_some_and(|n| n.to_string_lossy().starts_with(prefix)),
+        "one prefix per test binary"
+    );
+    d.clone()
+}
