@@ -327,7 +327,7 @@ int32_t hb_mem_import_com_buf(struct hb_mem_common_buf_t *buf, struct hb_mem_com
 
 /*
  Import memory by physical address (a range inside any buffer of the
- device, from any API).
+ device, from any API; inside one block if the buffer is a pool's).
  */
 int32_t hb_mem_import_com_buf_with_paddr(uint64_t phys_addr,
                                          uint64_t size,
@@ -595,19 +595,21 @@ int32_t hb_mem_share_pool_create(uint32_t num,
                                  struct hb_mem_share_pool_t *pool);
 
 /*
- Destroy a share pool by one of its fds; `HB_MEM_ERR_POOL_BUSY` while
- blocks are out.
+ Destroy a share pool by its fd; `HB_MEM_ERR_POOL_BUSY` while buffers
+ are out (allocated and not freed, or imported by any process).
  */
 int32_t hb_mem_share_pool_destroy(int32_t fd);
 
 /*
  Take one buffer from a share pool: a new fd and mapping of the block.
+ Other processes import it by the struct (`hb_mem_import_com_buf`); the
+ block returns to the pool when this hold and every import are freed.
  */
 int32_t hb_mem_share_pool_alloc_buf(int32_t fd, struct hb_mem_common_buf_t *buf);
 
 /*
- Free a share-pool buffer by virtual address: the allocator's free
- returns the block; an importer's free drops its reference.
+ Free a share-pool buffer by virtual address: the allocator's hold or
+ an importer's reference, whichever this mapping is.
  */
 int32_t hb_mem_share_pool_free_buf(uint64_t virt_addr);
 

@@ -2,7 +2,8 @@
 //! buffer and its raw `hb_mem_common_buf_t` bytes travel to a consumer (as
 //! X5's fork sample sends the struct by value), which imports it by share
 //! id; share counts, consume counts, their waits, the owner freeing first,
-//! and a consumer killed while holding an import.
+//! and a consumer killed while holding an import. Share-pool blocks the
+//! same way: an import holds its block out of the pool.
 //!
 //! The test binary re-executes itself (`--exact child_hbmem`) for each
 //! process; `MP_ROLE` tells it to serve. A child reads one command a line
@@ -15,6 +16,7 @@ mod common;
 use accelmem::api::horizon::hb_mem_err::*;
 use accelmem::api::horizon::hb_mem_mgr::*;
 use accelmem::api::horizon::hbmem::common::*;
+use accelmem::api::horizon::hbmem::pool::*;
 use accelmem::api::horizon::hbmem::share::*;
 use accelmem::engine::{config::parse_zones, Config, Device};
 use std::io::{BufRead, BufReader, Write};
@@ -106,6 +108,27 @@ fn serve(line: &str) -> bool {
             "waitc" => hb_mem_wait_consume_status(n(1) as i32, n(2) as i32, n(3)),
             "waits" => hb_mem_wait_share_status(n(1) as i32, n(2) as i32, n(3)),
             "free" => hb_mem_free_buf(n(1) as i32),
+            // Share pools: create <num> <size> answers the pool fd.
+            "spcreate" => {
+                let mut p = hb_mem_share_pool_t::default();
+                let rc = hb_mem_share_pool_create(n(1) as u32, n(2) as u64, FLAGS, &mut p);
+                say("n", p.fd);
+                rc
+            }
+            "spalloc" => {
+                let mut b = std::mem::zeroed();
+                let rc = hb_mem_share_pool_alloc_buf(n(1) as i32, &mut b);
+                say("buf", to_hex(&b));
+                rc
+            }
+            "spfree" => hb_mem_share_pool_free_buf(from_hex(w[1]).virt_addr as u64),
+            "spavail" => {
+                let mut p = hb_mem_share_pool_t::default();
+                let rc = hb_mem_share_pool_get_info(n(1) as i32, &mut p);
+                say("n", p.avail_buf_cnt);
+                rc
+            }
+            "spdestroy" => hb_mem_share_pool_destroy(n(1) as i32),
             "exit" => return false,
             c => panic!("unknown command {c}"),
         }
@@ -453,5 +476,90 @@ fn import_in_the_same_process() {
     p.ok(&format!("free {}", i2.fd));
     assert!(!dev.listed(b.phys_addr));
     p.exit();
+    dev.assert_clean();
+}
+
+/// A share-pool block imported by another process is that process's too:
+/// counts are per block, the allocator's free does not return it to the
+/// pool (nothing else is handed the memory the importer reads), the pool
+/// cannot be destroyed, and the importer's death releases it and wakes a
+/// waiter.
+#[test]
+fn share_pool_blocks_are_held_by_their_imports() {
+    let dev = Dev::new("hbspool");
+    let mut prod = dev.spawn("producer");
+    let pool = prod.num(&format!("spcreate 2 {SIZE}"));
+    let (ha, a) = prod.buf(&format!("spalloc {pool}"));
+    let (hb, b) = prod.buf(&format!("spalloc {pool}"));
+    prod.ok(&format!("fill {ha}"));
+    assert_eq!(
+        prod.num(&format!("share {}", a.fd)),
+        0,
+        "a block just allocated has no share clients"
+    );
+
+    let mut cons = dev.spawn("consumer");
+    let (cah, ca) = cons.buf(&format!("import {ha}"));
+    assert_eq!((ca.phys_addr, ca.size), (a.phys_addr, SIZE));
+    assert_eq!(
+        cons.get(&format!("check {cah}"), "pattern"),
+        "true",
+        "the consumer sees the block's bytes"
+    );
+    assert_eq!(prod.num(&format!("share {}", a.fd)), 1, "the producer sees one share client");
+    assert_eq!(cons.num(&format!("share {}", ca.fd)), 1);
+    assert_eq!(prod.num(&format!("share {}", b.fd)), 0, "counts are per block, not per pool");
+    assert_eq!(prod.num(&format!("share {pool}")), 1, "the pool's fd counts every block's imports");
+    cons.ok(&format!("inc {cah}"));
+    assert_eq!(prod.num(&format!("consume {}", a.fd)), 1);
+    assert_eq!(prod.num(&format!("consume {}", b.fd)), 0, "consume counts are per block");
+    cons.ok(&format!("dec {}", ca.fd));
+
+    // The allocator frees first: the block stays out while imported.
+    prod.ok(&format!("spfree {ha}"));
+    assert_eq!(prod.num(&format!("spavail {pool}")), 0, "the imported block is not back");
+    assert_eq!(prod.call(&format!("spalloc {pool}")), HB_MEM_ERR_INSUFFICIENT_MEM);
+    assert_eq!(prod.call(&format!("spdestroy {pool}")), HB_MEM_ERR_POOL_BUSY);
+    assert_eq!(cons.get(&format!("check {cah}"), "pattern"), "true", "nobody else wrote it");
+    // The importer's free returns it; a stale struct then imports nothing.
+    cons.ok(&format!("spfree {cah}"));
+    assert_eq!(prod.num(&format!("spavail {pool}")), 1);
+    assert_eq!(cons.call(&format!("import {ha}")), HB_MEM_ERR_INVALID_PARAMS, "a freed block");
+
+    // Imported twice, then the importer is killed while the producer waits
+    // for the block to have no share clients.
+    let (_, cb) = cons.buf(&format!("import {hb}"));
+    cons.buf(&format!("import {hb}"));
+    assert_eq!(cons.num(&format!("share {}", cb.fd)), 2);
+    prod.send(&format!("waits {} 0 10000", b.fd));
+    prod.silent_for(Duration::from_millis(200));
+    cons.sigkill();
+    assert_eq!(prod.rc(), 0, "the dead consumer's imports go and the waiter wakes");
+    assert_eq!(prod.num(&format!("share {}", b.fd)), 0);
+    prod.ok(&format!("spfree {hb}"));
+    assert_eq!(prod.num(&format!("spavail {pool}")), 2);
+    prod.ok(&format!("spdestroy {pool}"));
+    prod.exit();
+    dev.assert_clean();
+}
+
+/// The pool's creator dies while another process maps one of its blocks:
+/// the importer keeps reading it, and its free releases the last of it.
+#[test]
+fn a_share_pool_outlives_its_killed_creator_for_importers() {
+    let dev = Dev::new("hbspkill");
+    let mut prod = dev.spawn("producer");
+    let pool = prod.num(&format!("spcreate 3 {SIZE}"));
+    let (ha, a) = prod.buf(&format!("spalloc {pool}"));
+    prod.ok(&format!("fill {ha}"));
+    let mut cons = dev.spawn("consumer");
+    let (cah, ca) = cons.buf(&format!("import {ha}"));
+    prod.sigkill();
+    assert!(dev.listed(a.phys_addr), "still imported");
+    assert_eq!(cons.get(&format!("check {cah}"), "pattern"), "true");
+    assert_eq!(cons.num(&format!("share {}", ca.fd)), 1);
+    cons.ok(&format!("free {}", ca.fd));
+    assert!(!dev.listed(a.phys_addr), "the last import gone: freed");
+    cons.exit();
     dev.assert_clean();
 }

@@ -871,7 +871,9 @@ impl Guard<'_> {
                 let sl = self.v.slots[si];
                 if sl.users > 0 && is_dead(sl.owner_pid, sl.owner_start) {
                     self.v.slots[si].users = 0;
-                    self.slot_push_free(pi, s);
+                    if sl.imports == 0 {
+                        self.slot_push_free(pi, s);
+                    }
                 }
             }
             if is_dead(p.owner_pid, p.owner_start) {
@@ -887,7 +889,7 @@ impl Guard<'_> {
             // Imports the dead held.
             if b.ref_head != NIL {
                 for o in owners {
-                    if self.drop_imports(bi, *o, None) > 0 {
+                    if self.drop_imports(bi, *o, None, None) > 0 {
                         self.bump(bi);
                     }
                 }
@@ -970,13 +972,10 @@ impl Guard<'_> {
         for (&(_, _, pi), d) in used_slots.iter().zip(ds) {
             let p = &mut self.v.pools[pi as usize];
             p.slot_desc = d;
-            p.free_head = NIL;
-            p.free_cnt = 0;
-            let (first, cnt) = (p.slot_first, p.blk_cnt);
-            for s in (0..cnt).rev() {
-                if self.v.slots[(first + s) as usize].users == 0 {
-                    self.slot_push_free(pi as usize, s);
-                }
+            let (first, cnt) = (p.slot_first as usize, p.blk_cnt as usize);
+            // Block imports are recounted from the import records below.
+            for sl in &mut self.v.slots[first..first + cnt] {
+                sl.imports = 0;
             }
         }
         // Pool buffers whose pool is gone are released.
@@ -1007,7 +1006,13 @@ impl Guard<'_> {
                     break;
                 }
                 used[r as usize] = true;
-                n += self.v.refs[r as usize].count;
+                let rec = self.v.refs[r as usize];
+                n += rec.count;
+                if rec.block != 0 {
+                    if let Some((_, si)) = self.block_slot(bi, rec.block - 1) {
+                        self.v.slots[si].imports += rec.count;
+                    }
+                }
                 prev = r;
                 r = self.v.refs[r as usize].next;
             }
@@ -1018,6 +1023,19 @@ impl Guard<'_> {
             if !used[r as usize] {
                 self.v.refs[r as usize].next = self.v.meta.ref_free;
                 self.v.meta.ref_free = r;
+            }
+        }
+        // Pools' free lists: blocks neither allocated nor imported.
+        for &(_, _, pi) in &used_slots {
+            let p = &mut self.v.pools[pi as usize];
+            p.free_head = NIL;
+            p.free_cnt = 0;
+            let (first, cnt) = (p.slot_first, p.blk_cnt);
+            for s in (0..cnt).rev() {
+                let sl = &self.v.slots[(first + s) as usize];
+                if sl.users == 0 && sl.imports == 0 {
+                    self.slot_push_free(pi as usize, s);
+                }
             }
         }
         // Objects that no record names (created just before the crash).
@@ -1081,7 +1099,10 @@ impl Guard<'_> {
                 s = self.v.slots[(p.slot_first + s) as usize].next_free;
             }
             let idle = (0..p.blk_cnt)
-                .filter(|&s| self.v.slots[(p.slot_first + s) as usize].users == 0)
+                .filter(|&s| {
+                    let sl = &self.v.slots[(p.slot_first + s) as usize];
+                    sl.users == 0 && sl.imports == 0
+                })
                 .count() as u32;
             if n != p.free_cnt || n != idle {
                 return Err(format!("pool {pi} free count {n}/{}/{idle}", p.free_cnt));
@@ -1107,7 +1128,16 @@ impl Guard<'_> {
         let pr: &mut PoolRec = &mut self.v.pools[pi];
         pr.state = R_FREE;
         if p.buf != NIL && self.v.bufs[p.buf as usize].state == R_LIVE && self.v.bufs[p.buf as usize].gen == p.buf_gen {
-            self.release_buf(p.buf);
+            if self.v.bufs[p.buf as usize].imports > 0 {
+                // Imported blocks stay mapped elsewhere: the buffer lives on
+                // as an orphan until the last import goes.
+                let b = &mut self.v.bufs[p.buf as usize];
+                b.pool = NIL;
+                b.orphan = 1;
+                self.bump(p.buf);
+            } else {
+                self.release_buf(p.buf);
+            }
         }
     }
 }

@@ -21,7 +21,7 @@ pub mod tlsf;
 pub use config::{BackendKind, Config, ZoneSpec, GRAIN};
 pub use device::{attr, AllocReq, BufId, BufInfo, Device, MapInfo, Prot, SyncDir, ZoneInfo, MAP_ALLOC};
 pub use pool::{BlockRef, PoolId, PoolInfo, PoolReq};
-pub use share::ShareInfo;
+pub use share::{Part, ShareInfo};
 pub use subpool::{SubBlock, SubPool, SubPoolCfg};
 
 use crate::error::{Error, Result};

@@ -90,8 +90,10 @@ impl Device {
                     users: 0,
                     next_free: if s + 1 < req.blk_cnt { s + 1 } else { NIL },
                     owner_pid: 0,
-                    _pad: 0,
+                    imports: 0,
                     owner_start: 0,
+                    consume: 0,
+                    _pad: 0,
                 };
             }
             let gen = g.v.pools[pi].gen.wrapping_add(1).max(1);
@@ -165,7 +167,8 @@ impl Device {
             .collect())
     }
 
-    /// Destroy a pool. Fails with `Busy` while any block is out.
+    /// Destroy a pool. Fails with `Busy` while any block is out (held by
+    /// its allocator or imported).
     pub fn pool_destroy(&self, id: PoolId) -> Result<()> {
         let mut g = self.lock()?;
         let pi = Self::pool_index(&g, id)?;
@@ -200,6 +203,7 @@ impl Device {
         sl.owner_pid = me.pid;
         sl.owner_start = me.start;
         sl.next_free = NIL;
+        sl.consume = 0;
         let pr = &mut g.v.pools[pi];
         pr.free_head = next;
         pr.free_cnt -= 1;
@@ -251,7 +255,8 @@ impl Device {
         Ok((pi, (p.slot_first + b.index) as usize))
     }
 
-    /// Drop one user of a block; at zero it returns to the pool.
+    /// Drop one user of a block; at zero (and no imports, see
+    /// `import_share_range`) it returns to the pool.
     pub fn pool_release(&self, b: BlockRef) -> Result<()> {
         let mut g = self.lock()?;
         let (pi, si) = Self::slot_index(&g, b)?;
@@ -260,7 +265,13 @@ impl Device {
         }
         g.v.slots[si].users -= 1;
         if g.v.slots[si].users == 0 {
-            g.slot_push_free(pi, b.index);
+            if g.v.slots[si].imports == 0 {
+                g.slot_push_free(pi, b.index);
+            } else {
+                // Importers wait on the buffer's word for the allocator's free.
+                let bi = g.v.pools[pi].buf;
+                g.bump(bi);
+            }
         }
         Ok(())
     }

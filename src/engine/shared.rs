@@ -17,7 +17,7 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 pub(crate) const MAGIC: u64 = u64::from_le_bytes(*b"ACCMEM01");
-pub(crate) const LAYOUT_VERSION: u64 = 2;
+pub(crate) const LAYOUT_VERSION: u64 = 3;
 const LOCK_PAGE: usize = 4096;
 
 /// Record states shared by the tables.
@@ -86,7 +86,8 @@ pub(crate) struct RefRec {
     pub next: u32,
     pub count: u32,
     pub pid: i32,
-    pub _pad: u32,
+    /// What is held: 0 the whole buffer, `k + 1` block `k` of its pool.
+    pub block: u32,
     pub start: u64,
 }
 
@@ -125,11 +126,15 @@ pub(crate) struct PoolRec {
 #[repr(C)]
 #[derive(Clone, Copy)]
 pub(crate) struct SlotRec {
+    /// The allocator's holds (reaped when it dies).
     pub users: u32,
     pub next_free: u32,
     pub owner_pid: i32,
-    pub _pad: u32,
+    /// Imports of this block (counted on the buffer's import records).
+    pub imports: u32,
     pub owner_start: u64,
+    pub consume: i32,
+    pub _pad: u32,
 }
 
 /// Counters and table heads, after the lock page.

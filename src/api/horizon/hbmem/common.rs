@@ -115,7 +115,9 @@ pub(crate) fn release(dev: &Device, fd: i32) -> Result<(), i32> {
     let _ = dev.unmap(rec.addr, rec.tag);
     let r = match rec.hold {
         Hold::Owner => dev.free(rec.buf),
-        Hold::Import => dev.unimport(rec.buf),
+        Hold::Import(part) => dev.unimport(rec.buf, part),
+        Hold::Block(b) => dev.pool_release(b),
+        Hold::PoolView => Ok(()),
     };
     drop(rec);
     r.map_err(|e| code(e, HB_MEM_ERR_INVALID_FD))
@@ -182,8 +184,18 @@ pub unsafe extern "C" fn hb_mem_module_close() -> i32 {
             st.recs.keys().copied().collect::<Vec<i32>>()
         };
         super::queue::destroy_all();
-        for fd in left {
+        // Blocks and imports first, so this process's share pools are idle
+        // when their turn comes.
+        let (pools, rest): (Vec<i32>, Vec<i32>) = {
+            let st = state();
+            left.into_iter()
+                .partition(|fd| st.recs.get(fd).is_some_and(|r| r.hold == Hold::PoolView))
+        };
+        for fd in rest {
             let _ = release(dev, fd);
+        }
+        for fd in pools {
+            super::pool::close_share_pool(dev, fd);
         }
         Ok(())
     })
@@ -237,6 +249,9 @@ pub unsafe extern "C" fn hb_mem_free_buf(fd: i32) -> i32 {
         // Any fd of a graphic buffer (or group) frees all of it.
         if let Some(r) = super::graphic::free_graphic_if_plane(dev, fd) {
             return r;
+        }
+        if state().recs.get(&fd).is_some_and(|r| r.hold == Hold::PoolView) {
+            return super::pool::destroy_share_pool(dev, fd);
         }
         release(dev, fd)
     })
@@ -357,6 +372,9 @@ pub unsafe extern "C" fn hb_mem_free_buf_with_vaddr(virt_addr: u64) -> i32 {
         let fd = fd_at(virt_addr)?;
         if let Some(r) = super::graphic::free_graphic_if_plane(dev, fd) {
             return r;
+        }
+        if state().recs.get(&fd).is_some_and(|r| r.hold == Hold::PoolView) {
+            return super::pool::destroy_share_pool(dev, fd);
         }
         release(dev, fd)
     })

@@ -30,7 +30,7 @@ use super::super::hb_mem_mgr::mem_pixel_format_t::*;
 use super::super::hb_mem_mgr::*;
 use super::common::{alloc_buf, describe, hold, release};
 use super::{call, code, open_device, state, Hold};
-use crate::engine::{self, BufId, Device};
+use crate::engine::{self, BufId, Device, Part};
 use std::collections::HashMap;
 use std::sync::atomic::AtomicBool;
 use std::sync::Mutex;
@@ -471,8 +471,8 @@ fn import_graph(dev: &Device, inb: &hb_mem_graphic_buf_t) -> Result<u32, i32> {
             end = end.max(e);
         }
         let b = dev.import_share(inb.share_id[0]).map_err(|e| code(e, HB_MEM_ERR_INVALID_PARAMS))?;
-        let fd = hold(dev, &b, 0, end, inb.flags, Hold::Import).inspect_err(|_| {
-            let _ = dev.unimport(b.id);
+        let fd = hold(dev, &b, 0, end, inb.flags, Hold::Import(Part::Whole)).inspect_err(|_| {
+            let _ = dev.unimport(b.id, Part::Whole);
         })?;
         let tag = tag_of(fd);
         for (off, size) in offs.into_iter().zip(inb.size) {
@@ -493,8 +493,8 @@ fn import_graph(dev: &Device, inb: &hb_mem_graphic_buf_t) -> Result<u32, i32> {
                     return Err(HB_MEM_ERR_INVALID_PARAMS);
                 }
                 let b = dev.import_share(inb.share_id[i]).map_err(|e| code(e, HB_MEM_ERR_INVALID_PARAMS))?;
-                let fd = hold(dev, &b, off, inb.size[i], inb.flags, Hold::Import).inspect_err(|_| {
-                    let _ = dev.unimport(b.id);
+                let fd = hold(dev, &b, off, inb.size[i], inb.flags, Hold::Import(Part::Whole)).inspect_err(|_| {
+                    let _ = dev.unimport(b.id, Part::Whole);
                 })?;
                 Ok(Plane {
                     fd,
@@ -557,7 +557,9 @@ fn inc_consume(dev: &Device, b: &hb_mem_graphic_buf_t) -> Result<(), i32> {
         return Err(HB_MEM_ERR_INVALID_PARAMS);
     }
     let id = dev.find_share(b.share_id[0]).map_err(|e| code(e, HB_MEM_ERR_INVALID_PARAMS))?.id;
-    dev.consume_add(id, 1).map(|_| ()).map_err(|e| code(e, HB_MEM_ERR_INVALID_PARAMS))
+    dev.consume_add(id, Part::Whole, 1)
+        .map(|_| ())
+        .map_err(|e| code(e, HB_MEM_ERR_INVALID_PARAMS))
 }
 
 /// Add one to a graphic buffer's consume count (kept on its first plane).

@@ -15,7 +15,7 @@ pub mod share;
 pub mod strerror;
 
 use super::hb_mem_err::*;
-use crate::engine::{self, BufId, Device};
+use crate::engine::{self, BlockRef, BufId, Device, Part};
 use crate::Error;
 use std::collections::{BTreeMap, HashMap};
 use std::os::fd::OwnedFd;
@@ -27,8 +27,15 @@ use std::sync::{Mutex, MutexGuard};
 pub(crate) enum Hold {
     /// Allocated here: freeing it drops the owner's reference.
     Owner,
-    /// Imported: freeing it drops one import.
-    Import,
+    /// Imported (a whole buffer or a share-pool block): freeing it drops
+    /// one import.
+    Import(Part),
+    /// A share-pool block allocated here: freeing it drops the allocator's
+    /// hold on the block.
+    Block(BlockRef),
+    /// A share pool's own fd: a view of the pool's buffer, which lives as
+    /// long as the pool.
+    PoolView,
 }
 
 /// One buffer held by this process, by fd.
@@ -48,6 +55,17 @@ pub(crate) struct Rec {
     /// This process's user consume count (`hb_mem_inc_user_consume_cnt`).
     pub user_consume: i32,
     pub _fd: OwnedFd,
+}
+
+impl Rec {
+    /// The part of the buffer this record's sharing state is about.
+    pub fn part(&self) -> Part {
+        match self.hold {
+            Hold::Import(p) => p,
+            Hold::Block(b) => Part::Block(b.index),
+            Hold::Owner | Hold::PoolView => Part::Whole,
+        }
+    }
 }
 
 #[derive(Default)]

@@ -6,12 +6,11 @@
 //! Its allocations and frees touch only this process's pool table: no
 //! system call, no device lock.
 //!
-//! A share pool is an engine fixed-block pool. Its fd, and each block handed
-//! out, is an import of the pool's buffer: a block's struct carries the pool
-//! buffer's share id with `phys_addr`/`size` naming the block, which
-//! `hb_mem_import_com_buf` accepts in any process. A block returns to the
-//! pool when the process that allocated it frees it; an importer's free
-//! drops only its own reference.
+//! A share pool is an engine fixed-block pool. Its fd is a view of the
+//! pool's buffer; a block's struct carries that buffer's share id with
+//! `phys_addr`/`size` naming the block, which `hb_mem_import_com_buf`
+//! accepts in any process as an import of that block. A block returns to
+//! the pool when its allocator and every importer have freed it (or died).
 #![allow(clippy::missing_safety_doc)]
 
 use super::super::hb_mem_err::*;
@@ -19,9 +18,8 @@ use super::super::hb_mem_mgr::*;
 use super::common::{alloc_buf, hold, in_heap_zones, release};
 use super::{call, code, open_device, state, Hold};
 use crate::engine::tlsf::{Arena, Desc, DescPool, Tlsf, NIL};
-use crate::engine::{BlockRef, BufId, Device, PoolReq};
-use crate::Error;
-use std::collections::{HashMap, HashSet};
+use crate::engine::{BlockRef, BufId, Device, Part, PoolReq};
+use std::collections::HashSet;
 use std::sync::atomic::AtomicBool;
 use std::sync::Mutex;
 
@@ -58,13 +56,6 @@ struct Pools {
     /// Pool fds destroyed in this process (memory and share pools), for
     /// `HB_MEM_ERR_POOL_DESTROYED`; an fd number leaves it when reused.
     destroyed: HashSet<i32>,
-    /// Fds of share-pool blocks this process allocated (their free returns
-    /// the block).
-    share_blocks: HashMap<i32, BlockRef>,
-    /// Share pools created here: pool fd to its record's mapping tag (a
-    /// one-block pool's block looks like the pool buffer, so identity, not
-    /// geometry, tells the pool's own fd).
-    share_pool_fds: HashMap<i32, u32>,
 }
 
 static POOLS: Mutex<Option<Pools>> = Mutex::new(None);
@@ -355,17 +346,6 @@ pub unsafe extern "C" fn hb_mem_pool_get_info(fd: i32, pool: *mut hb_mem_pool_t)
 
 // ---- share pools ----
 
-/// Make a record here for `[offset, offset + size)` of the share pool
-/// buffer `b`, as an import of it (so freeing the record never frees the
-/// pool's buffer).
-fn hold_import(dev: &Device, id: BufId, offset: u64, size: u64, flags: i64) -> Result<i32, i32> {
-    let sid = dev.share_id(id).map_err(|e| code(e, HB_MEM_ERR_INVALID_FD))?;
-    let b = dev.import_share(sid).map_err(|e| code(e, HB_MEM_ERR_INVALID_FD))?;
-    hold(dev, &b, offset, size, flags, Hold::Import).inspect_err(|_| {
-        let _ = dev.unimport(b.id);
-    })
-}
-
 /// The share pool block at a record's physical address.
 fn block_of(dev: &Device, phys: u64, nf: i32) -> Result<BlockRef, i32> {
     let b = dev.pool_block_at(phys).map_err(|e| code(e, nf))?;
@@ -405,20 +385,10 @@ pub unsafe extern "C" fn hb_mem_share_pool_create(num: u32, size: u64, flags: i6
                 tag: SHARE_POOL_TAG,
             })
         })?;
-        let fd = match hold_import(dev, info.buf.id, 0, info.buf.size, flags) {
-            Ok(fd) => fd,
-            Err(e) => {
-                let _ = dev.pool_destroy(info.id);
-                return Err(e);
-            }
-        };
-        let tag = state().recs.get(&fd).map(|r| r.tag);
-        with_pools(|p| {
-            p.destroyed.remove(&fd);
-            if let Some(t) = tag {
-                p.share_pool_fds.insert(fd, t);
-            }
-        });
+        let fd = hold(dev, &info.buf, 0, info.buf.size, flags, Hold::PoolView).inspect_err(|_| {
+            let _ = dev.pool_destroy(info.id);
+        })?;
+        with_pools(|p| p.destroyed.remove(&fd));
         out(
             pool,
             hb_mem_share_pool_t {
@@ -433,31 +403,54 @@ pub unsafe extern "C" fn hb_mem_share_pool_create(num: u32, size: u64, flags: i6
     })
 }
 
-/// Destroy a share pool by one of its fds; `HB_MEM_ERR_POOL_BUSY` while
-/// blocks are out.
+/// Destroy the share pool whose own fd (its `PoolView` record) is `fd`:
+/// `HB_MEM_ERR_POOL_BUSY` while any block is out here or imported
+/// anywhere.
+pub(crate) fn destroy_share_pool(dev: &Device, fd: i32) -> Result<(), i32> {
+    let (b, _) = share_pool_of(dev, fd, HB_MEM_ERR_INVALID_FD)?;
+    let info = dev.pool_info(b.pool).map_err(|e| code(e, HB_MEM_ERR_POOL_DESTROYED))?;
+    if info.free_cnt != info.blk_cnt {
+        return Err(HB_MEM_ERR_POOL_BUSY);
+    }
+    dev.pool_destroy(b.pool).map_err(|e| match e {
+        crate::Error::Busy => HB_MEM_ERR_POOL_BUSY,
+        e => code(e, HB_MEM_ERR_POOL_DESTROYED),
+    })?;
+    release(dev, fd)?;
+    with_pools(|p| p.destroyed.insert(fd));
+    Ok(())
+}
+
+/// At module close: destroy the share pool at `fd` if idle; one still in
+/// use elsewhere keeps living (reaped with this process) but its fd goes.
+pub(crate) fn close_share_pool(dev: &Device, fd: i32) {
+    if destroy_share_pool(dev, fd).is_err() {
+        let _ = release(dev, fd);
+    }
+}
+
+/// Destroy a share pool by its fd; `HB_MEM_ERR_POOL_BUSY` while buffers
+/// are out (allocated and not freed, or imported by any process).
 #[no_mangle]
 pub unsafe extern "C" fn hb_mem_share_pool_destroy(fd: i32) -> i32 {
     call(|| {
         let dev = open_device()?;
-        let (b, _) = share_pool_of(dev, fd, HB_MEM_ERR_INVALID_FD)?;
-        let info = dev.pool_info(b.pool).map_err(|e| code(e, HB_MEM_ERR_POOL_DESTROYED))?;
-        if info.free_cnt != info.blk_cnt {
-            return Err(HB_MEM_ERR_POOL_BUSY);
+        let view = state().recs.get(&fd).map(|r| r.hold == Hold::PoolView);
+        match view {
+            Some(true) => destroy_share_pool(dev, fd),
+            // A block's fd: its pool is busy by definition.
+            Some(false) => {
+                share_pool_of(dev, fd, HB_MEM_ERR_INVALID_FD)?;
+                Err(HB_MEM_ERR_POOL_BUSY)
+            }
+            None => Err(with_pools(|p| missing(p, fd, None, HB_MEM_ERR_INVALID_FD))),
         }
-        // Drop our import first: the engine frees the buffer with the pool.
-        release(dev, fd)?;
-        with_pools(|p| {
-            p.destroyed.insert(fd);
-            p.share_pool_fds.remove(&fd);
-        });
-        dev.pool_destroy(b.pool).map_err(|e| match e {
-            Error::Busy => HB_MEM_ERR_POOL_BUSY,
-            e => code(e, HB_MEM_ERR_POOL_DESTROYED),
-        })
     })
 }
 
 /// Take one buffer from a share pool: a new fd and mapping of the block.
+/// Other processes import it by the struct (`hb_mem_import_com_buf`); the
+/// block returns to the pool when this hold and every import are freed.
 #[no_mangle]
 pub unsafe extern "C" fn hb_mem_share_pool_alloc_buf(fd: i32, buf: *mut hb_mem_common_buf_t) -> i32 {
     call(|| {
@@ -469,17 +462,18 @@ pub unsafe extern "C" fn hb_mem_share_pool_alloc_buf(fd: i32, buf: *mut hb_mem_c
         let info = dev.pool_info(b.pool).map_err(|e| code(e, HB_MEM_ERR_POOL_DESTROYED))?;
         let blk = dev.pool_get(b.pool).map_err(|e| code(e, HB_MEM_ERR_POOL_DESTROYED))?;
         let offset = blk.phys - info.buf.phys;
-        let bfd = match hold_import(dev, info.buf.id, offset, info.blk_size, flags | HB_MEM_USAGE_MEM_SHARE_POOL) {
-            Ok(f) => f,
-            Err(e) => {
-                let _ = dev.pool_release(blk);
-                return Err(e);
-            }
-        };
-        with_pools(|p| {
-            p.destroyed.remove(&bfd);
-            p.share_blocks.insert(bfd, blk);
-        });
+        let bfd = hold(
+            dev,
+            &info.buf,
+            offset,
+            info.blk_size,
+            flags | HB_MEM_USAGE_MEM_SHARE_POOL,
+            Hold::Block(blk),
+        )
+        .inspect_err(|_| {
+            let _ = dev.pool_release(blk);
+        })?;
+        with_pools(|p| p.destroyed.remove(&bfd));
         let mut d = {
             let st = state();
             super::common::describe(bfd, &st.recs[&bfd])
@@ -489,34 +483,22 @@ pub unsafe extern "C" fn hb_mem_share_pool_alloc_buf(fd: i32, buf: *mut hb_mem_c
     })
 }
 
-/// Free a share-pool buffer by virtual address: the allocator's free
-/// returns the block; an importer's free drops its reference.
+/// Free a share-pool buffer by virtual address: the allocator's hold or
+/// an importer's reference, whichever this mapping is.
 #[no_mangle]
 pub unsafe extern "C" fn hb_mem_share_pool_free_buf(virt_addr: u64) -> i32 {
     call(|| {
         let dev = open_device()?;
-        let (fd, phys, start, tag) = {
+        let fd = {
             let st = state();
             let (fd, r) = st.at(virt_addr as usize, 0).ok_or(HB_MEM_ERR_INVALID_VADDR)?;
-            (fd, r.phys, r.addr, r.tag)
+            let block = matches!(r.hold, Hold::Block(_) | Hold::Import(Part::Block(_)));
+            if r.addr != virt_addr as usize || !block {
+                return Err(HB_MEM_ERR_INVALID_VADDR);
+            }
+            fd
         };
-        if start != virt_addr as usize {
-            return Err(HB_MEM_ERR_INVALID_VADDR);
-        }
-        let (own, pool_fd) = with_pools(|p| (p.share_blocks.get(&fd).copied(), p.share_pool_fds.get(&fd) == Some(&tag)));
-        if pool_fd {
-            return Err(HB_MEM_ERR_INVALID_VADDR);
-        }
-        if own.is_none() {
-            // An import of a block: it must lie in a share pool.
-            block_of(dev, phys, HB_MEM_ERR_INVALID_VADDR)?;
-        }
-        release(dev, fd)?;
-        if let Some(blk) = own {
-            with_pools(|p| p.share_blocks.remove(&fd));
-            dev.pool_release(blk).map_err(|e| code(e, HB_MEM_ERR_POOL_DESTROYED))?;
-        }
-        Ok(())
+        release(dev, fd)
     })
 }
 

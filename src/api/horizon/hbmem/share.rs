@@ -7,7 +7,7 @@ use super::super::hb_mem_err::*;
 use super::super::hb_mem_mgr::*;
 use super::common::{describe, hold};
 use super::{call, code, open_device, state, Hold};
-use crate::engine::{BufId, ShareInfo};
+use crate::engine::{BufId, Part, ShareInfo};
 use std::time::Duration;
 
 fn out<T>(p: *mut T, v: T) -> Result<(), i32> {
@@ -36,17 +36,12 @@ pub unsafe extern "C" fn hb_mem_import_com_buf(buf: *mut hb_mem_common_buf_t, ou
         }
         let b = dev.find_share(inb.share_id).map_err(|e| code(e, HB_MEM_ERR_INVALID_PARAMS))?;
         let off = inb.phys_addr.checked_sub(b.phys).ok_or(HB_MEM_ERR_INVALID_PARAMS)?;
-        if off.checked_add(inb.size).is_none_or(|e| e > b.size) {
-            return Err(HB_MEM_ERR_INVALID_PARAMS);
-        }
-        let b = dev.import_share(inb.share_id).map_err(|e| code(e, HB_MEM_ERR_INVALID_PARAMS))?;
-        let fd = match hold(dev, &b, off, inb.size, inb.flags, Hold::Import) {
-            Ok(fd) => fd,
-            Err(e) => {
-                let _ = dev.unimport(b.id);
-                return Err(e);
-            }
-        };
+        let (b, part) = dev
+            .import_share_range(inb.share_id, off, inb.size)
+            .map_err(|e| code(e, HB_MEM_ERR_INVALID_PARAMS))?;
+        let fd = hold(dev, &b, off, inb.size, inb.flags, Hold::Import(part)).inspect_err(|_| {
+            let _ = dev.unimport(b.id, part);
+        })?;
         let mut d = {
             let st = state();
             describe(fd, &st.recs[&fd])
@@ -57,7 +52,7 @@ pub unsafe extern "C" fn hb_mem_import_com_buf(buf: *mut hb_mem_common_buf_t, ou
 }
 
 /// Import memory by physical address (a range inside any buffer of the
-/// device, from any API).
+/// device, from any API; inside one block if the buffer is a pool's).
 #[no_mangle]
 pub unsafe extern "C" fn hb_mem_import_com_buf_with_paddr(phys_addr: u64, size: u64, flags: i64, buf: *mut hb_mem_common_buf_t) -> i32 {
     call(|| {
@@ -66,33 +61,32 @@ pub unsafe extern "C" fn hb_mem_import_com_buf_with_paddr(phys_addr: u64, size: 
             return Err(HB_MEM_ERR_INVALID_PARAMS);
         }
         let (b, off) = dev.find_phys(phys_addr).map_err(|e| code(e, HB_MEM_ERR_INVALID_PARAMS))?;
-        if off.checked_add(size).is_none_or(|e| e > b.size) {
-            return Err(HB_MEM_ERR_INVALID_PARAMS);
-        }
         let sid = dev.share_id(b.id).map_err(|e| code(e, HB_MEM_ERR_INVALID_PARAMS))?;
-        let b = dev.import_share(sid).map_err(|e| code(e, HB_MEM_ERR_INVALID_PARAMS))?;
-        let fd = match hold(dev, &b, off, size, flags, Hold::Import) {
-            Ok(fd) => fd,
-            Err(e) => {
-                let _ = dev.unimport(b.id);
-                return Err(e);
-            }
-        };
+        let (b, part) = dev
+            .import_share_range(sid, off, size)
+            .map_err(|e| code(e, HB_MEM_ERR_INVALID_PARAMS))?;
+        let fd = hold(dev, &b, off, size, flags, Hold::Import(part)).inspect_err(|_| {
+            let _ = dev.unimport(b.id, part);
+        })?;
         let st = state();
         out(buf, describe(fd, &st.recs[&fd]))
     })
 }
 
-fn buf_of_fd(fd: i32) -> Result<BufId, i32> {
-    state().recs.get(&fd).map(|r| r.buf).ok_or(HB_MEM_ERR_INVALID_FD)
+/// The buffer (and, for a share-pool block, the block) behind an fd.
+fn buf_of_fd(fd: i32) -> Result<(BufId, Part), i32> {
+    state().recs.get(&fd).map(|r| (r.buf, r.part())).ok_or(HB_MEM_ERR_INVALID_FD)
 }
 
-fn buf_of_vaddr(v: u64) -> Result<BufId, i32> {
-    state().at(v as usize, 0).map(|(_, r)| r.buf).ok_or(HB_MEM_ERR_INVALID_VADDR)
+fn buf_of_vaddr(v: u64) -> Result<(BufId, Part), i32> {
+    state()
+        .at(v as usize, 0)
+        .map(|(_, r)| (r.buf, r.part()))
+        .ok_or(HB_MEM_ERR_INVALID_VADDR)
 }
 
-fn info(id: BufId, nf: i32) -> Result<ShareInfo, i32> {
-    open_device()?.share_info(id).map_err(|e| code(e, nf))
+fn info((id, part): (BufId, Part), nf: i32) -> Result<ShareInfo, i32> {
+    open_device()?.share_info(id, part).map_err(|e| code(e, nf))
 }
 
 /// Number of imports of the buffer behind an fd (its share clients).
@@ -120,9 +114,9 @@ fn timeout(ms: i64) -> Option<Duration> {
     (ms >= 0).then(|| Duration::from_millis(ms as u64))
 }
 
-fn wait(id: BufId, t: i64, nf: i32, done: impl Fn(&ShareInfo) -> bool) -> Result<(), i32> {
+fn wait((id, part): (BufId, Part), t: i64, nf: i32, done: impl Fn(&ShareInfo) -> bool) -> Result<(), i32> {
     let dev = open_device()?;
-    dev.wait_share(id, timeout(t), done).map(|_| ()).map_err(|e| code(e, nf))
+    dev.wait_share(id, part, timeout(t), done).map(|_| ()).map_err(|e| code(e, nf))
 }
 
 /// Wait until the buffer has at most `share_client_cnt` imports.
@@ -199,8 +193,8 @@ pub unsafe extern "C" fn hb_mem_wait_consume_status_with_vaddr(virt_addr: u64, s
     })
 }
 
-fn consume(id: BufId, delta: i32, nf: i32) -> Result<(), i32> {
-    open_device()?.consume_add(id, delta).map(|_| ()).map_err(|e| code(e, nf))
+fn consume((id, part): (BufId, Part), delta: i32, nf: i32) -> Result<(), i32> {
+    open_device()?.consume_add(id, part, delta).map(|_| ()).map_err(|e| code(e, nf))
 }
 
 /// Add one to the consume count of a common buffer (by its struct).
@@ -212,8 +206,11 @@ pub unsafe extern "C" fn hb_mem_inc_com_buf_consume_cnt(buf: *mut hb_mem_common_
         let Some(b) = (unsafe { buf.as_ref() }) else {
             return Err(HB_MEM_ERR_INVALID_PARAMS);
         };
-        let id = dev.find_share(b.share_id).map_err(|e| code(e, HB_MEM_ERR_INVALID_PARAMS))?.id;
-        consume(id, 1, HB_MEM_ERR_INVALID_PARAMS)
+        let bad = |e| code(e, HB_MEM_ERR_INVALID_PARAMS);
+        let whole = dev.find_share(b.share_id).map_err(bad)?;
+        let off = b.phys_addr.checked_sub(whole.phys).ok_or(HB_MEM_ERR_INVALID_PARAMS)?;
+        let (whole, part) = dev.find_share_range(b.share_id, off, b.size).map_err(bad)?;
+        consume((whole.id, part), 1, HB_MEM_ERR_INVALID_PARAMS)
     })
 }
 
