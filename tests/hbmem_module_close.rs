@@ -1,6 +1,6 @@
 //! The module's last `hb_mem_module_close` frees what the process still
-//! holds through hbmem and destroys its queues (a waiting consumer wakes)
-//! and memory pools.
+//! holds through hbmem and destroys its queues (a waiting consumer wakes),
+//! memory pools and share pools.
 //! Its own test binary: closing the module is process-wide.
 
 use accelmem::api::horizon::hb_mem_err::*;
@@ -54,6 +54,15 @@ fn last_close_frees_buffers_and_destroys_queues() {
         }
         assert_eq!(hb_mem_pool_alloc_buf(pool.fd, 100, &mut pb), 0);
     }
+    // A share pool with a block out: the close returns the block, then
+    // destroys the pool.
+    let mut sp = hb_mem_share_pool_t::default();
+    let mut sb = b;
+    // SAFETY: valid out pointers.
+    unsafe {
+        assert_eq!(hb_mem_share_pool_create(2, 4096, 0, &mut sp), 0);
+        assert_eq!(hb_mem_share_pool_alloc_buf(sp.fd, &mut sb), 0);
+    }
     let qq = q;
     let waiter = std::thread::spawn(move || {
         let mut q = qq;
@@ -73,7 +82,7 @@ fn last_close_frees_buffers_and_destroys_queues() {
     unsafe {
         // Two opens: the first close keeps everything.
         assert_eq!(hb_mem_module_close(), 0);
-        assert_eq!(dev.zones().unwrap()[0].blocks.len(), 2);
+        assert_eq!(dev.zones().unwrap()[0].blocks.len(), 3);
         assert_eq!(hb_mem_pool_free_buf(pb.virt_addr as u64), 0, "the pool survives the first close");
         assert_eq!(hb_mem_module_close(), 0);
     }
@@ -88,6 +97,8 @@ fn last_close_frees_buffers_and_destroys_queues() {
         assert_eq!(hb_mem_destroy_buf_queue(&mut q), HB_MEM_ERR_QUEUE_DESTROYED);
         assert_eq!(hb_mem_pool_alloc_buf(pool.fd, 100, &mut pb), HB_MEM_ERR_POOL_DESTROYED);
         assert_eq!(hb_mem_pool_free_buf(pb.virt_addr as u64), HB_MEM_ERR_INVALID_VADDR);
+        let mut info = hb_mem_share_pool_t::default();
+        assert_eq!(hb_mem_share_pool_get_info(sp.fd, &mut info), HB_MEM_ERR_POOL_DESTROYED);
         assert_eq!(hb_mem_module_close(), 0);
     }
     dev.check().unwrap();

@@ -531,3 +531,32 @@ fn one_block_share_pool_import_frees() {
     }
     assert_eq!(blocks(dev), before);
 }
+
+/// `hb_mem_free_buf` works on share-pool fds too: a block's fd returns the
+/// block, the pool's fd destroys an idle pool (and is busy otherwise).
+#[test]
+fn free_buf_on_share_pool_fds() {
+    let (dev, _l) = init();
+    let before = blocks(dev);
+    let mut sp = hb_mem_share_pool_t::default();
+    let mut b = zero_buf();
+    let mut info = hb_mem_share_pool_t::default();
+    // SAFETY: valid pointers and fds.
+    unsafe {
+        assert_eq!(hb_mem_share_pool_create(2, 4096, 0, &mut sp), 0);
+        assert_eq!(hb_mem_share_pool_alloc_buf(sp.fd, &mut b), 0);
+        assert_eq!(hb_mem_free_buf(sp.fd), HB_MEM_ERR_POOL_BUSY, "a block is out");
+        assert_eq!(hb_mem_free_buf(b.fd), 0);
+        assert_eq!(hb_mem_share_pool_get_info(sp.fd, &mut info), 0);
+        assert_eq!(info.avail_buf_cnt, 2, "the block is back");
+        assert_eq!(
+            hb_mem_share_pool_free_buf(b.virt_addr as u64),
+            HB_MEM_ERR_INVALID_VADDR,
+            "already freed"
+        );
+        assert_eq!(hb_mem_free_buf(sp.fd), 0);
+        assert_eq!(hb_mem_share_pool_get_info(sp.fd, &mut info), HB_MEM_ERR_POOL_DESTROYED);
+    }
+    assert_eq!(blocks(dev), before, "the pool's buffer is gone");
+    dev.check().unwrap();
+}
