@@ -176,3 +176,68 @@ fn subpool_carves_chunks_and_trims() {
     assert_eq!(d.zones().unwrap()[0].used, 0);
     d.check().unwrap();
 }
+
+/// A pool over a chunk the caller made (`adopt`): it never grows past it,
+/// never frees it, reuses small freed blocks at once, still finds room for
+/// a block only the binned ones' coalesced space can hold, and catches a
+/// double free of a binned block.
+#[test]
+fn subpool_adopts_a_chunk_and_bins_small_frees() {
+    use accelmem::engine::{SubPool, SubPoolCfg};
+    let t = TestDevice::new("subadopt", "anonymous,0,0x44000000,16M");
+    let d = t.dev();
+    let buf = d
+        .alloc(&AllocReq {
+            size: 64 << 10,
+            name: "mine",
+            ..AllocReq::default()
+        })
+        .unwrap();
+    let m = d.map(buf.id, 0, buf.size, false, 7).unwrap();
+    let mut p = SubPool::new(
+        d,
+        SubPoolCfg {
+            zone: None,
+            chunk: buf.size,
+            unit: 4096,
+            attrs: 0,
+            name: "adopting".into(),
+            tag: 7,
+            guard_view: false,
+            max_bytes: buf.size,
+            max_blocks_per_chunk: 64,
+        },
+    )
+    .unwrap();
+    assert_eq!(p.adopt(buf.clone(), m.addr + 1), Err(Error::InvalidArgument), "unaligned mapping");
+    p.adopt(buf.clone(), m.addr).unwrap();
+    assert_eq!(p.reserved(), 64 << 10);
+
+    // Fill the chunk with 16 one-page blocks; nothing more fits.
+    let blocks: Vec<_> = (0..16).map(|_| p.alloc(1).unwrap()).collect();
+    assert_eq!(p.alloc(1), Err(Error::OutOfMemory), "an adopted chunk does not grow");
+    assert_eq!((p.used(), p.live_blocks()), (64 << 10, 16));
+    // A freed page comes back at once, at the same place.
+    p.free(blocks[3].addr).unwrap();
+    assert_eq!(p.free(blocks[3].addr), Err(Error::NotFound), "double free");
+    assert_eq!(p.find(blocks[3].addr), None);
+    assert_eq!(p.alloc(100).unwrap().addr, blocks[3].addr);
+    // Free all; a block of the whole chunk needs the binned pages merged.
+    for b in &blocks {
+        p.free(b.addr).unwrap();
+    }
+    assert_eq!((p.used(), p.live_blocks()), (0, 0));
+    let whole = p.alloc(64 << 10).unwrap();
+    assert_eq!((whole.addr, whole.phys), (m.addr, buf.phys));
+    assert_eq!(p.find(m.addr + 5000), Some(whole));
+    p.free(whole.addr).unwrap();
+    p.trim_to(0);
+    assert_eq!(p.reserved(), 64 << 10, "trim leaves the caller's chunk");
+    drop(p);
+    // The buffer and mapping are still the caller's.
+    // SAFETY: the mapping is 64 KiB, still mapped.
+    unsafe { std::ptr::write_bytes(m.addr as *mut u8, 1, 64 << 10) };
+    d.unmap(m.addr, 7).unwrap();
+    d.free(buf.id).unwrap();
+    d.check().unwrap();
+}

@@ -2,9 +2,10 @@
 //! (fixed-size buffers other processes import).
 //!
 //! A memory pool is one common buffer (its fd is an ordinary record, so
-//! `hb_mem_get_com_buf(pool.fd)` works) carved by an engine TLSF in pages.
-//! Its allocations and frees touch only this process's pool table: no
-//! system call, no device lock.
+//! `hb_mem_get_com_buf(pool.fd)` works) carved in pages by an engine
+//! `SubPool` that adopted the record's buffer and mapping. Its allocations
+//! and frees touch only this process's pool table: no system call, no
+//! device lock.
 //!
 //! A share pool is an engine fixed-block pool. Its fd is a view of the
 //! pool's buffer; a block's struct carries that buffer's share id with
@@ -17,8 +18,7 @@ use super::super::hb_mem_err::*;
 use super::super::hb_mem_mgr::*;
 use super::common::{alloc_buf, hold, in_heap_zones, release};
 use super::{call, code, open_device, state, Hold};
-use crate::engine::tlsf::{Arena, Desc, DescPool, Tlsf, NIL};
-use crate::engine::{BlockRef, BufId, Device, Part, PoolReq};
+use crate::engine::{BlockRef, BufId, Device, Part, PoolReq, SubPool, SubPoolCfg};
 use std::collections::HashSet;
 use std::sync::atomic::AtomicBool;
 use std::sync::Mutex;
@@ -30,20 +30,15 @@ const MAX_DESCS: u64 = 1 << 16;
 /// Engine pool tag of hbmem share pools.
 const SHARE_POOL_TAG: u32 = 0x4842_5350;
 
-/// One memory pool of this process.
+/// One memory pool of this process: its record's buffer and mapping,
+/// carved by an engine sub-allocating pool that adopted them.
 struct MemPool {
     buf: BufId,
     addr: usize,
-    phys: u64,
     share_id: i32,
     flags: i64,
     size: u64,
-    pages: u64,
-    tlsf: Tlsf,
-    descs: Vec<Desc>,
-    dpool: DescPool,
-    /// Per page: the descriptor of the live block starting there, or NIL.
-    starts: Vec<u32>,
+    sub: SubPool<'static>,
     /// Record generation at which `buf` was seen still held at this fd:
     /// while it is current, alloc/free skip the record lock.
     checked: Option<u64>,
@@ -148,36 +143,42 @@ pub unsafe extern "C" fn hb_mem_pool_create(size: u64, flags: i64, pool: *mut hb
                 return Err(e);
             }
         };
-        let (addr, share_id) = {
+        let (addr, share_id, tag) = {
             let st = state();
             let r = &st.recs[&fd];
-            (r.addr, r.share_id)
+            (r.addr, r.share_id, r.tag)
         };
-        let mut m = MemPool {
+        let made = SubPool::new(
+            dev,
+            SubPoolCfg {
+                zone: None,
+                chunk: bytes,
+                unit: PAGE,
+                attrs: 0,
+                name: "hb_mem_pool".into(),
+                tag,
+                guard_view: false,
+                max_bytes: bytes,
+                max_blocks_per_chunk: (pages * 2 + 2).min(MAX_DESCS) as usize,
+            },
+        )
+        .and_then(|mut sub| sub.adopt(b.clone(), addr).map(|_| sub));
+        let sub = match made {
+            Ok(sub) => sub,
+            Err(e) => {
+                let _ = release(dev, fd);
+                return Err(code(e, HB_MEM_ERR_INSUFFICIENT_MEM));
+            }
+        };
+        let m = MemPool {
             buf: b.id,
             addr,
-            phys: b.phys,
             share_id,
             flags,
             size: bytes,
-            pages,
-            tlsf: Tlsf::default(),
-            descs: vec![Desc::default(); (pages * 2 + 2).min(MAX_DESCS) as usize],
-            dpool: DescPool { free_head: NIL, high: 0 },
-            starts: vec![NIL; pages as usize],
+            sub,
             checked: None,
         };
-        let init = m.tlsf.init(
-            &mut Arena {
-                descs: &mut m.descs,
-                pool: &mut m.dpool,
-            },
-            pages,
-        );
-        if let Err(e) = init {
-            let _ = release(dev, fd);
-            return Err(code(e, HB_MEM_ERR_INSUFFICIENT_MEM));
-        }
         let info = info_of(fd, &m);
         with_pools(|p| {
             p.destroyed.remove(&fd);
@@ -194,9 +195,9 @@ fn info_of(fd: i32, m: &MemPool) -> hb_mem_pool_t {
         size: m.size,
         fd,
         page_size: PAGE as i32,
-        total_page_cnt: m.pages as i32,
-        avail_page_cnt: (m.pages - m.tlsf.used) as i32,
-        cur_client_cnt: m.tlsf.nused as i32,
+        total_page_cnt: (m.size / PAGE) as i32,
+        avail_page_cnt: ((m.size - m.sub.used()) / PAGE) as i32,
+        cur_client_cnt: m.sub.live_blocks() as i32,
         reserved: 0,
     }
 }
@@ -209,7 +210,7 @@ pub unsafe extern "C" fn hb_mem_pool_destroy(fd: i32) -> i32 {
         let cur = rec_buf(fd);
         let gone = with_pools(|p| {
             let m = mem_pool(p, fd, cur, HB_MEM_ERR_INVALID_FD)?;
-            if m.tlsf.nused != 0 {
+            if m.sub.live_blocks() != 0 {
                 return Err(HB_MEM_ERR_POOL_BUSY);
             }
             p.mem.retain(|(f, _)| *f != fd);
@@ -248,30 +249,15 @@ pub unsafe extern "C" fn hb_mem_pool_alloc_buf(fd: i32, size: u64, buf: *mut hb_
             return Err(HB_MEM_ERR_INVALID_PARAMS);
         }
         let m = &mut g.as_mut().expect("initialised in pools()").mem[i].1;
-        let units = size.div_ceil(PAGE);
-        let d = m
-            .tlsf
-            .alloc(
-                &mut Arena {
-                    descs: &mut m.descs,
-                    pool: &mut m.dpool,
-                },
-                units,
-                1,
-                0,
-            )
-            .map_err(|_| HB_MEM_ERR_INSUFFICIENT_MEM)?;
-        let page = m.descs[d as usize].off;
-        m.starts[page as usize] = d;
-        let offset = page * PAGE;
+        let blk = m.sub.alloc(size).map_err(|_| HB_MEM_ERR_INSUFFICIENT_MEM)?;
         let b = hb_mem_common_buf_t {
             fd,
             share_id: m.share_id,
             flags: m.flags | HB_MEM_USAGE_MEM_POOL,
             size,
-            virt_addr: (m.addr + offset as usize) as *mut u8,
-            phys_addr: m.phys + offset,
-            offset,
+            virt_addr: blk.addr as *mut u8,
+            phys_addr: blk.phys,
+            offset: blk.offset,
         };
         drop(g);
         out(buf, b)
@@ -310,23 +296,7 @@ pub unsafe extern "C" fn hb_mem_pool_free_buf(virt_addr: u64) -> i32 {
             }
         };
         let m = &mut g.as_mut().expect("initialised in pools()").mem[i].1;
-        let off = (va - m.addr) as u64;
-        let page = (off / PAGE) as usize;
-        let d = m.starts[page];
-        if off % PAGE != 0 || d == NIL {
-            return Err(HB_MEM_ERR_INVALID_VADDR);
-        }
-        m.tlsf
-            .free(
-                &mut Arena {
-                    descs: &mut m.descs,
-                    pool: &mut m.dpool,
-                },
-                d,
-            )
-            .map_err(|_| HB_MEM_ERR_INVALID_VADDR)?;
-        m.starts[page] = NIL;
-        Ok(())
+        m.sub.free(va).map(|_| ()).map_err(|_| HB_MEM_ERR_INVALID_VADDR)
     })
 }
 
