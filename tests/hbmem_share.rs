@@ -543,8 +543,10 @@ fn share_pool_blocks_are_held_by_their_imports() {
     dev.assert_clean();
 }
 
-/// The pool's creator dies while another process maps one of its blocks:
-/// the importer keeps reading it, and its free releases the last of it.
+/// The pool's creator dies while another process maps one of its blocks
+/// and has allocated another through the block's fd (share pools are
+/// allocatable from several processes): the pool lives on, ownerless,
+/// for them, and goes when the last block comes back.
 #[test]
 fn a_share_pool_outlives_its_killed_creator_for_importers() {
     let dev = Dev::new("hbspkill");
@@ -554,12 +556,28 @@ fn a_share_pool_outlives_its_killed_creator_for_importers() {
     prod.ok(&format!("fill {ha}"));
     let mut cons = dev.spawn("consumer");
     let (cah, ca) = cons.buf(&format!("import {ha}"));
+    let (cbh, cb) = cons.buf(&format!("spalloc {}", ca.fd));
+    assert_eq!(cb.size, SIZE);
+    cons.ok(&format!("fill {cbh}"));
+    assert_eq!(cons.num(&format!("spavail {}", ca.fd)), 1);
     prod.sigkill();
     assert!(dev.listed(a.phys_addr), "still imported");
     assert_eq!(cons.get(&format!("check {cah}"), "pattern"), "true");
     assert_eq!(cons.num(&format!("share {}", ca.fd)), 1);
+    assert_eq!(
+        cons.num(&format!("spavail {}", cb.fd)),
+        1,
+        "the imported and the allocated block stay out"
+    );
+    // Nothing else is handed the consumer's block.
+    let (_, c2) = cons.buf(&format!("spalloc {}", cb.fd));
+    assert!(c2.phys_addr != cb.phys_addr && c2.phys_addr != a.phys_addr);
+    cons.ok(&format!("free {}", c2.fd));
+    assert_eq!(cons.get(&format!("check {cbh}"), "pattern"), "true");
     cons.ok(&format!("free {}", ca.fd));
-    assert!(!dev.listed(a.phys_addr), "the last import gone: freed");
+    assert!(dev.listed(a.phys_addr), "one block still out: the pool buffer stays");
+    cons.ok(&format!("spfree {cbh}"));
+    assert!(!dev.listed(a.phys_addr), "the last block back: the ownerless pool is gone");
     cons.exit();
     dev.assert_clean();
 }

@@ -872,12 +872,19 @@ impl Guard<'_> {
                 if sl.users > 0 && is_dead(sl.owner_pid, sl.owner_start) {
                     self.v.slots[si].users = 0;
                     if sl.imports == 0 {
-                        self.slot_push_free(pi, s);
+                        self.block_freed(pi, s);
                     }
                 }
             }
             if is_dead(p.owner_pid, p.owner_start) {
-                self.pool_teardown(pi);
+                if self.v.pools[pi].free_cnt == p.blk_cnt {
+                    self.pool_teardown(pi);
+                } else {
+                    // Blocks still out elsewhere: the pool lives, ownerless,
+                    // until the last one comes back (`block_freed`).
+                    self.v.pools[pi].owner_pid = 0;
+                    self.v.pools[pi].owner_start = 0;
+                }
             }
         }
         let mut freed = Vec::new();
@@ -1037,6 +1044,10 @@ impl Guard<'_> {
                     self.slot_push_free(pi as usize, s);
                 }
             }
+            let p = &self.v.pools[pi as usize];
+            if p.owner_pid == 0 && p.free_cnt == p.blk_cnt {
+                self.pool_teardown(pi as usize);
+            }
         }
         // Objects that no record names (created just before the crash).
         let live: std::collections::HashSet<u64> = (0..self.v.meta.buf_high)
@@ -1116,6 +1127,16 @@ impl Guard<'_> {
         self.v.slots[(p.slot_first + s) as usize].next_free = p.free_head;
         p.free_head = s;
         p.free_cnt += 1;
+    }
+
+    /// Block `s` of pool `pi` has no holder left: back on the free list,
+    /// and an ownerless pool whose last block this was goes.
+    pub(crate) fn block_freed(&mut self, pi: usize, s: u32) {
+        self.slot_push_free(pi, s);
+        let p = &self.v.pools[pi];
+        if p.owner_pid == 0 && p.free_cnt == p.blk_cnt {
+            self.pool_teardown(pi);
+        }
     }
 
     pub(crate) fn pool_teardown(&mut self, pi: usize) {

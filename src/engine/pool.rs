@@ -266,7 +266,7 @@ impl Device {
         g.v.slots[si].users -= 1;
         if g.v.slots[si].users == 0 {
             if g.v.slots[si].imports == 0 {
-                g.slot_push_free(pi, b.index);
+                g.block_freed(pi, b.index);
             } else {
                 // Importers wait on the buffer's word for the allocator's free.
                 let bi = g.v.pools[pi].buf;

@@ -193,7 +193,7 @@ impl Guard<'_> {
                     let sl = &mut self.v.slots[si];
                     sl.imports -= d.min(sl.imports);
                     if sl.imports == 0 && sl.users == 0 {
-                        self.slot_push_free(pi, rec.block - 1);
+                        self.block_freed(pi, rec.block - 1);
                     }
                 }
             }

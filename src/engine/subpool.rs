@@ -488,3 +488,27 @@ impl Drop for SubPool<'_> {
         self.clear();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn starts_fill_leaves_lazily_and_find_the_nearest_start() {
+        let mut s = Starts::new(5 * LEAF + 3);
+        assert_eq!(s.dir.len(), 6);
+        assert!(s.dir.iter().all(Option::is_none), "no leaf until used");
+        assert_eq!(s.get(17), NIL);
+        assert_eq!(s.get(100 * LEAF), NIL, "past the end reads empty");
+        s.set(3, 30);
+        s.set(4 * LEAF + 9, 49);
+        assert_eq!(s.dir.iter().filter(|l| l.is_some()).count(), 2);
+        assert_eq!((s.get(3), s.get(4 * LEAF + 9)), (30, 49));
+        assert_eq!(s.at_or_below(3), Some((3, 30)));
+        assert_eq!(s.at_or_below(4 * LEAF + 8), Some((3, 30)), "skips empty leaves");
+        assert_eq!(s.at_or_below(5 * LEAF + 2), Some((4 * LEAF + 9, 49)));
+        assert_eq!(s.at_or_below(2), None);
+        s.set(3, NIL);
+        assert_eq!(s.at_or_below(LEAF), None);
+    }
+}
