@@ -5,7 +5,8 @@
  * A share pool holds `num` buffers of one size. A block taken from it is
  * described by an ordinary hb_mem_common_buf_t, which another process
  * imports by value (hb_mem_import_com_buf) to reach the same memory. The
- * block goes back to the pool when the process that allocated it frees it.
+ * block goes back to the pool once the process that allocated it and every
+ * process that imported it have freed it.
  *
  * Steps:
  *   parent                                  child
