@@ -560,3 +560,43 @@ fn free_buf_on_share_pool_fds() {
     assert_eq!(blocks(dev), before, "the pool's buffer is gone");
     dev.check().unwrap();
 }
+
+/// An import names one block of a share pool: a struct stretched over two
+/// blocks, or naming a block nobody holds, imports nothing; a common
+/// buffer's fd is no share pool to destroy.
+#[test]
+fn share_pool_imports_name_one_held_block() {
+    let (dev, _l) = init();
+    let mut sp = hb_mem_share_pool_t::default();
+    let mut b = zero_buf();
+    let mut imp = zero_buf();
+    let mut c = zero_buf();
+    // SAFETY: valid pointers.
+    unsafe {
+        assert_eq!(hb_mem_share_pool_create(3, 4096, 0, &mut sp), 0);
+        assert_eq!(hb_mem_share_pool_alloc_buf(sp.fd, &mut b), 0);
+        let mut two = b;
+        two.size = 8192;
+        assert_eq!(hb_mem_import_com_buf(&mut two, &mut imp), HB_MEM_ERR_INVALID_PARAMS);
+        let mut free_blk = b;
+        free_blk.phys_addr += 4096;
+        assert_eq!(hb_mem_import_com_buf(&mut free_blk, &mut imp), HB_MEM_ERR_INVALID_PARAMS);
+        assert_eq!(
+            hb_mem_import_com_buf_with_paddr(b.phys_addr, 8192, 0, &mut imp),
+            HB_MEM_ERR_INVALID_PARAMS
+        );
+        assert_eq!(hb_mem_import_com_buf_with_paddr(b.phys_addr + 16, 64, 0, &mut imp), 0);
+        let mut n = -1;
+        assert_eq!(hb_mem_get_share_info(b.fd, &mut n), 0);
+        assert_eq!(n, 1, "the import by physical address holds the block");
+        assert_eq!(hb_mem_share_pool_destroy(b.fd), HB_MEM_ERR_POOL_BUSY);
+        assert_eq!(hb_mem_alloc_com_buf(4096, 0, &mut c), 0);
+        assert_eq!(hb_mem_share_pool_destroy(c.fd), HB_MEM_ERR_INVALID_FD);
+        assert_eq!(hb_mem_free_buf(c.fd), 0);
+        assert_eq!(hb_mem_share_pool_free_buf(b.virt_addr as u64), 0);
+        assert_eq!(hb_mem_share_pool_destroy(sp.fd), HB_MEM_ERR_POOL_BUSY, "still imported");
+        assert_eq!(hb_mem_free_buf(imp.fd), 0);
+        assert_eq!(hb_mem_share_pool_destroy(sp.fd), 0);
+    }
+    dev.check().unwrap();
+}
