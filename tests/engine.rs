@@ -2,7 +2,7 @@
 //! coalescing and the consistency checker.
 
 mod common;
-use accelmem::engine::{attr, AllocReq, PoolReq, SyncDir};
+use accelmem::engine::{attr, AllocReq, Device, PoolReq, SyncDir};
 use accelmem::Error;
 use common::TestDevice;
 
@@ -240,4 +240,77 @@ fn subpool_adopts_a_chunk_and_bins_small_frees() {
     d.unmap(m.addr, 7).unwrap();
     d.free(buf.id).unwrap();
     d.check().unwrap();
+}
+
+/// A state file another accelmem made (another layout version) is
+/// replaced, with its leftover buffer objects, when no other process maps
+/// it; while one does, opening is refused rather than clobbering it.
+#[test]
+fn a_state_file_of_another_version_is_replaced_when_unused() {
+    use std::os::unix::fs::FileExt;
+    let mut t = TestDevice::new("oldver", "anonymous,0,0x44000000,4M");
+    let leaked = t.dev().alloc(&AllocReq {
+        size: 8192,
+        name: "left",
+        ..AllocReq::default()
+    });
+    assert!(leaked.is_ok());
+    t.dev.take();
+    let state = t.cfg.shm_dir.join(format!("accelmem.{}.state", t.cfg.device));
+    let objects = || {
+        std::fs::read_dir(&t.cfg.shm_dir)
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().starts_with(&format!("accelmem.{}.", t.cfg.device)))
+            .count()
+    };
+    assert_eq!(objects(), 2, "the state file and the leaked buffer's object");
+    // The layout version is the second word of the file.
+    let f = std::fs::OpenOptions::new().read(true).write(true).open(&state).unwrap();
+    f.write_all_at(&1u64.to_le_bytes(), 8).unwrap();
+
+    // Another process maps the file: refused, and the file is untouched.
+    let (mut r, w) = std::io::pipe().unwrap();
+    // SAFETY: the child maps the file, waits for the pipe to close, exits.
+    let pid = unsafe { libc::fork() };
+    assert!(pid >= 0);
+    if pid == 0 {
+        drop(w);
+        use std::os::fd::AsRawFd;
+        // SAFETY: mapping an open file; the child only waits, then exits.
+        let p = unsafe { libc::mmap(std::ptr::null_mut(), 4096, libc::PROT_READ, libc::MAP_SHARED, f.as_raw_fd(), 0) };
+        let mut b = [0u8; 1];
+        let _ = std::io::Read::read(&mut r, &mut b);
+        // SAFETY: leaving the child without the parent's exit handlers.
+        unsafe { libc::_exit(if p == libc::MAP_FAILED { 1 } else { 0 }) };
+    }
+    drop(r);
+    // Let the child map it.
+    let t0 = std::time::Instant::now();
+    while !std::fs::read_to_string(format!("/proc/{pid}/maps"))
+        .unwrap()
+        .contains(&*state.to_string_lossy())
+    {
+        assert!(t0.elapsed() < std::time::Duration::from_secs(10), "child mapped the file");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    assert_eq!(Device::open(t.cfg.clone()).map(|_| ()), Err(Error::Corrupt));
+    drop(w);
+    let mut status = 0;
+    // SAFETY: waiting for our own child.
+    assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
+    assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0);
+
+    // Nobody maps it now: replaced, and the old objects swept.
+    let d = Device::open(t.cfg.clone()).unwrap();
+    d.check().unwrap();
+    assert_eq!(d.zones().unwrap()[0].blocks.len(), 0, "a fresh table");
+    assert_eq!(objects(), 1, "only the new state file");
+    let b = d.alloc(&AllocReq {
+        size: 4096,
+        name: "new",
+        ..AllocReq::default()
+    });
+    assert!(b.is_ok());
+    t.dev = Some(d);
 }

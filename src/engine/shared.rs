@@ -262,6 +262,27 @@ impl Drop for Shared {
     }
 }
 
+/// Whether a process other than this one maps the file `st` describes
+/// (by device and inode in `/proc/<pid>/maps`). Processes whose maps we may
+/// not read cannot open the owner-only file either, and are skipped.
+fn mapped_elsewhere(st: &libc::stat) -> bool {
+    let me = std::process::id();
+    let dev = format!("{:02x}:{:02x}", libc::major(st.st_dev), libc::minor(st.st_dev));
+    let ino = st.st_ino.to_string();
+    let Ok(rd) = std::fs::read_dir("/proc") else { return true };
+    rd.flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|&pid| pid != me)
+        .any(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/maps")).is_ok_and(|m| {
+                m.lines().any(|l| {
+                    let mut f = l.split_whitespace().skip(3);
+                    f.next() == Some(dev.as_str()) && f.next() == Some(ino.as_str())
+                })
+            })
+        })
+}
+
 fn cpath(p: &std::path::Path) -> Result<CString> {
     CString::new(p.as_os_str().as_encoded_bytes()).map_err(|_| Error::InvalidArgument)
 }
@@ -304,8 +325,25 @@ impl Shared {
             return Err(Error::last_os());
         }
         if st.st_size as usize >= LOCK_PAGE {
-            if let Some(s) = Self::map_existing(fd, st.st_size as usize, &path)? {
-                return Ok(s);
+            match Self::map_existing(fd, st.st_size as usize, &path) {
+                Ok(Some(s)) => return Ok(s),
+                Ok(None) => {}
+                // Made by another accelmem (another table layout): replace
+                // it if no other process maps it, else say what to do.
+                Err(Error::Corrupt) if create && !mapped_elsewhere(&st) => {
+                    use crate::backend::Backend;
+                    crate::backend::emulated::Emulated::new(cfg.shm_dir.clone()).sweep(&cfg.device, &|_| false);
+                }
+                Err(Error::Corrupt) => {
+                    eprintln!(
+                        "accelmem: {} was made by another accelmem version and is in use; \
+                         stop its processes or run `accelmem --device {} reset`",
+                        path.display(),
+                        cfg.device
+                    );
+                    return Err(Error::Corrupt);
+                }
+                Err(e) => return Err(e),
             }
         }
         if !create {
