@@ -600,3 +600,61 @@ fn share_pool_imports_name_one_held_block() {
     }
     dev.check().unwrap();
 }
+
+/// Four threads at once on one memory pool and one share pool: allocate,
+/// fill with a thread-own byte, import (share-pool blocks), check the
+/// bytes, free. Every call succeeds, no thread sees another's bytes, and
+/// both pools end with everything back.
+#[test]
+fn threads_share_the_pools() {
+    let (dev, _l) = init();
+    let mut mp = hb_mem_pool_t::default();
+    let mut sp = hb_mem_share_pool_t::default();
+    // SAFETY: valid out pointers.
+    unsafe {
+        assert_eq!(hb_mem_pool_create(1 << 20, 0, &mut mp), 0);
+        assert_eq!(hb_mem_share_pool_create(8, 8192, 0, &mut sp), 0);
+    }
+    let (mfd, sfd) = (mp.fd, sp.fd);
+    std::thread::scope(|s| {
+        for th in 0..4u8 {
+            s.spawn(move || {
+                for i in 0..300usize {
+                    let fill = th * 64 + (i % 64) as u8;
+                    let (mut a, mut b, mut imp) = (zero_buf(), zero_buf(), zero_buf());
+                    let size = 4096 * (1 + (i % 5) as u64);
+                    // SAFETY: valid pointers; each block is `size` (a) or
+                    // 8192 (b) writable bytes this thread holds.
+                    unsafe {
+                        assert_eq!(hb_mem_pool_alloc_buf(mfd, size, &mut a), 0, "thread {th} iter {i}: pool alloc");
+                        std::ptr::write_bytes(a.virt_addr, fill, size as usize);
+                        assert_eq!(hb_mem_share_pool_alloc_buf(sfd, &mut b), 0, "thread {th} iter {i}: share alloc");
+                        std::ptr::write_bytes(b.virt_addr, fill, 8192);
+                        assert_eq!(hb_mem_import_com_buf(&mut b, &mut imp), 0);
+                        let seen = std::slice::from_raw_parts(imp.virt_addr, 8192);
+                        assert!(seen.iter().all(|&x| x == fill), "thread {th} iter {i}: import sees the block");
+                        // The allocator frees first; the import still holds it.
+                        assert_eq!(hb_mem_share_pool_free_buf(b.virt_addr as u64), 0);
+                        assert!(seen.iter().all(|&x| x == fill), "thread {th} iter {i}: nobody took it");
+                        assert_eq!(hb_mem_free_buf(imp.fd), 0);
+                        let mine = std::slice::from_raw_parts(a.virt_addr, size as usize);
+                        assert!(mine.iter().all(|&x| x == fill), "thread {th} iter {i}: pool block intact");
+                        assert_eq!(hb_mem_pool_free_buf(a.virt_addr as u64), 0);
+                    }
+                }
+            });
+        }
+    });
+    let mut info = hb_mem_pool_t::default();
+    let mut sinfo = hb_mem_share_pool_t::default();
+    // SAFETY: valid pointers and fds.
+    unsafe {
+        assert_eq!(hb_mem_pool_get_info(mfd, &mut info), 0);
+        assert_eq!((info.avail_page_cnt, info.cur_client_cnt), (info.total_page_cnt, 0));
+        assert_eq!(hb_mem_share_pool_get_info(sfd, &mut sinfo), 0);
+        assert_eq!(sinfo.avail_buf_cnt, 8);
+        assert_eq!(hb_mem_pool_destroy(mfd), 0);
+        assert_eq!(hb_mem_share_pool_destroy(sfd), 0);
+    }
+    dev.check().unwrap();
+}
