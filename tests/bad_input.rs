@@ -1712,6 +1712,13 @@ fn hb_free_bad_args() {
     eq_code("hbSysRegisterMem", hb_register(&mut reg), HB_SYS_SUCCESS);
     t.bad("hbSysFreeMem(registered)", hb_free(&reg), HB_SYS_INVALID_ARGUMENT);
     eq_code("hbSysUnregisterMem", hb_unregister(&reg), HB_SYS_SUCCESS);
+    // An MMZ block, fully described, is still not hbSys's to free.
+    let foreign = hbSysMem {
+        phyAddr: mmz.phys,
+        virAddr: mmz.vir,
+        memSize: 4096,
+    };
+    t.bad("hbSysFreeMem(an MMZ block)", hb_free(&foreign), HB_SYS_INVALID_ARGUMENT);
     t.free(&mmz);
     // A is untouched.
     let mut back = vec![0u8; 8192];

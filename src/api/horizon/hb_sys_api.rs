@@ -11,6 +11,9 @@ use std::sync::Mutex;
 
 /// Tag of mappings `hbSysRegisterMem` makes.
 const MAP_REGISTER: u32 = 0x4842_0001;
+/// Tag of the mapping of each block `hbSysAllocMem`/`hbSysAllocCachedMem`
+/// makes: how `hbSysFreeMem` tells its own blocks from other APIs'.
+const MAP_HBSYS: u32 = 0x4842_0002;
 
 fn code(e: Error) -> i32 {
     match e {
@@ -51,14 +54,21 @@ fn alloc(mem: *mut hbSysMem, size: u32, cached: bool) -> i32 {
         attrs: if cached { attr::CACHED } else { 0 },
         name: if cached { "hbSysAllocCachedMem" } else { "hbSysAllocMem" },
     };
-    match dev.alloc_mapped(&req) {
-        Ok((b, map)) => {
+    let b = match dev.alloc(&req) {
+        Ok(b) => b,
+        Err(e) => return code(e),
+    };
+    match dev.map(b.id, 0, b.requested, cached, MAP_HBSYS) {
+        Ok(map) => {
             m.phyAddr = b.phys;
             m.virAddr = map.addr as *mut c_void;
             m.memSize = size;
             HB_SYS_SUCCESS
         }
-        Err(e) => code(e),
+        Err(e) => {
+            let _ = dev.free(b.id);
+            code(e)
+        }
     }
 }
 
@@ -144,7 +154,7 @@ pub unsafe extern "C" fn hbSysFreeMem(mem: *mut hbSysMem) -> i32 {
             return HB_SYS_INVALID_ARGUMENT;
         }
         let map = match resolve(dev, m) {
-            Ok(map) if map.offset == 0 && map.tag == engine::MAP_ALLOC => map,
+            Ok(map) if map.offset == 0 && map.tag == MAP_HBSYS => map,
             Ok(_) => return HB_SYS_INVALID_ARGUMENT,
             Err(e) => return code(e),
         };
