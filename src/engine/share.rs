@@ -370,7 +370,8 @@ impl Device {
     /// timeout passes (`Timeout`); `None` waits forever. A buffer (or
     /// block) that goes away while waited on is `NotFound`.
     pub fn wait_share(&self, id: BufId, part: Part, timeout: Option<Duration>, done: impl Fn(&ShareInfo) -> bool) -> Result<ShareInfo> {
-        let deadline = timeout.map(|t| Instant::now() + t);
+        // A timeout past what Instant can hold is forever.
+        let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
         loop {
             let (seen, info, word) = {
                 let g = self.lock()?;
