@@ -109,12 +109,15 @@ pub(crate) fn release(dev: &Device, fd: i32) -> Result<(), i32> {
         let mut st = state();
         let r = st.recs.remove(&fd).ok_or(HB_MEM_ERR_INVALID_FD)?;
         st.by_addr.remove(&r.addr);
-        super::bump_recs_gen(&st);
         r
     };
+    if rec.hold == Hold::MemPool {
+        // The pool goes with its fd, before its buffer does.
+        super::pool::forget_mem_pool(fd);
+    }
     let _ = dev.unmap(rec.addr, rec.tag);
     let r = match rec.hold {
-        Hold::Owner => dev.free(rec.buf),
+        Hold::Owner | Hold::MemPool => dev.free(rec.buf),
         Hold::Import(part) => dev.unimport(rec.buf, part),
         Hold::Block(b) => dev.pool_release(b),
         Hold::PoolView => Ok(()),
@@ -177,7 +180,6 @@ pub unsafe extern "C" fn hb_mem_module_close() -> i32 {
         let left = {
             let mut st = state();
             st.opens -= 1;
-            super::bump_recs_gen(&st);
             if st.opens > 0 {
                 return Ok(());
             }

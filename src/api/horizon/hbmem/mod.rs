@@ -19,7 +19,7 @@ use crate::engine::{self, BlockRef, BufId, Device, Part};
 use crate::Error;
 use std::collections::{BTreeMap, HashMap};
 use std::os::fd::OwnedFd;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 /// How this process holds a record's buffer.
@@ -36,6 +36,9 @@ pub(crate) enum Hold {
     /// A share pool's own fd: a view of the pool's buffer, which lives as
     /// long as the pool.
     PoolView,
+    /// A memory pool's fd, allocated here: freeing it frees the buffer and
+    /// ends the pool.
+    MemPool,
 }
 
 /// One buffer held by this process, by fd.
@@ -63,7 +66,7 @@ impl Rec {
         match self.hold {
             Hold::Import(p) => p,
             Hold::Block(b) => Part::Block(b.index),
-            Hold::Owner | Hold::PoolView => Part::Whole,
+            Hold::Owner | Hold::PoolView | Hold::MemPool => Part::Whole,
         }
     }
 }
@@ -88,22 +91,6 @@ impl State {
 }
 
 static STATE: Mutex<Option<State>> = Mutex::new(None);
-
-/// Bumped (under the state lock) whenever a record goes away or the module
-/// is closed, so a memory pool that checked its record at the current
-/// generation can skip the state lock on its alloc/free path.
-static RECS_GEN: AtomicU64 = AtomicU64::new(0);
-
-/// The current record generation.
-pub(crate) fn recs_gen() -> u64 {
-    RECS_GEN.load(Ordering::Acquire)
-}
-
-/// Invalidate every memory pool's cached record check. Call with the
-/// state lock held, after changing the records.
-pub(crate) fn bump_recs_gen(_held: &Guard) {
-    RECS_GEN.fetch_add(1, Ordering::AcqRel);
-}
 
 pub(crate) struct Guard(MutexGuard<'static, Option<State>>);
 
