@@ -129,6 +129,17 @@ fn serve(line: &str) -> bool {
                 rc
             }
             "spdestroy" => hb_mem_share_pool_destroy(n(1) as i32),
+            // pids <hex>: the processes holding the buffer at its address.
+            "pids" => {
+                let b = from_hex(w[1]);
+                let mut pids = [0i32; 16];
+                let mut got = 0;
+                let rc = hb_mem_get_buffer_process_info(b.virt_addr as u64, pids.as_mut_ptr(), 16, &mut got);
+                let mut v: Vec<i32> = pids[..got.max(0) as usize].to_vec();
+                v.sort();
+                say("n", format!("{v:?}").replace(' ', ""));
+                rc
+            }
             "exit" => return false,
             c => panic!("unknown command {c}"),
         }
@@ -251,6 +262,10 @@ struct Child {
 }
 
 impl Child {
+    fn pid(&self) -> i32 {
+        self.child.id() as i32
+    }
+
     fn send(&mut self, cmd: &str) {
         let w = self.stdin.as_mut().expect("stdin open");
         writeln!(w, "{cmd}").unwrap();
@@ -510,6 +525,18 @@ fn share_pool_blocks_are_held_by_their_imports() {
     assert_eq!(cons.num(&format!("share {}", ca.fd)), 1);
     assert_eq!(prod.num(&format!("share {}", b.fd)), 0, "counts are per block, not per pool");
     assert_eq!(prod.num(&format!("share {pool}")), 1, "the pool's fd counts every block's imports");
+    let mut both = vec![prod.pid(), cons.pid()];
+    both.sort();
+    assert_eq!(
+        prod.get(&format!("pids {ha}"), "n"),
+        format!("{both:?}").replace(' ', ""),
+        "the block's holders"
+    );
+    assert_eq!(
+        prod.get(&format!("pids {hb}"), "n"),
+        format!("[{}]", prod.pid()),
+        "the other block's"
+    );
     cons.ok(&format!("inc {cah}"));
     assert_eq!(prod.num(&format!("consume {}", a.fd)), 1);
     assert_eq!(prod.num(&format!("consume {}", b.fd)), 0, "consume counts are per block");

@@ -97,10 +97,10 @@ fn dead_importer_releases_its_imports() {
     unsafe { libc::waitpid(pid, &mut status, 0) };
     assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0);
     // The dead child's imports count until it is reaped.
-    assert_eq!(d.holders(b.id).unwrap().len(), 2);
+    assert_eq!(d.holders(b.id, Part::Whole).unwrap().len(), 2);
     d.reap().unwrap();
     assert_eq!(d.share_info(b.id, Part::Whole).unwrap().imports, 0);
-    assert_eq!(d.holders(b.id).unwrap(), vec![std::process::id() as i32]);
+    assert_eq!(d.holders(b.id, Part::Whole).unwrap(), vec![std::process::id() as i32]);
     d.check().unwrap();
     // And an orphan whose importer dies is freed.
     let sid2 = sid;

@@ -332,20 +332,35 @@ impl Device {
         g.share_info(bi, part)
     }
 
-    /// Processes holding a buffer: the owner (unless it freed it) and every
-    /// importer.
-    pub fn holders(&self, id: BufId) -> Result<Vec<i32>> {
+    /// Processes holding `part` of a buffer: for the whole buffer its
+    /// owner (unless it freed it) and every importer; for a pool block its
+    /// allocator (while it holds it) and that block's importers.
+    pub fn holders(&self, id: BufId, part: Part) -> Result<Vec<i32>> {
         let g = self.lock()?;
         let bi = g.live(id)?;
         let b = &g.v.bufs[bi as usize];
         let mut out = Vec::new();
-        if b.orphan == 0 {
-            out.push(b.owner_pid);
+        match part {
+            Part::Block(k) if b.pool != NIL => {
+                let sl = &g.v.slots[g.block_slot(bi, k).ok_or(Error::NotFound)?.1];
+                if sl.users == 0 && sl.imports == 0 {
+                    return Err(Error::NotFound);
+                }
+                if sl.users > 0 {
+                    out.push(sl.owner_pid);
+                }
+            }
+            _ if b.orphan == 0 => out.push(b.owner_pid),
+            _ => {}
         }
+        let code = match part {
+            Part::Block(_) if b.pool != NIL => Some(part.code()),
+            _ => None,
+        };
         let mut r = b.ref_head;
         while r != NIL {
             let rec = &g.v.refs[r as usize];
-            if !out.contains(&rec.pid) {
+            if code.is_none_or(|c| rec.block == c) && !out.contains(&rec.pid) {
                 out.push(rec.pid);
             }
             r = rec.next;

@@ -408,11 +408,12 @@ pub unsafe extern "C" fn hb_mem_get_buffer_process_info(virt_addr: u64, pid: *mu
         if pid.is_null() || ret_num.is_null() || num <= 0 {
             return Err(HB_MEM_ERR_INVALID_PARAMS);
         }
-        let buf = {
+        let (buf, part) = {
             let st = state();
-            st.at(virt_addr as usize, 0).ok_or(HB_MEM_ERR_INVALID_VADDR)?.1.buf
+            let r = st.at(virt_addr as usize, 0).ok_or(HB_MEM_ERR_INVALID_VADDR)?.1;
+            (r.buf, r.part())
         };
-        let pids = dev.holders(buf).map_err(|e| code(e, HB_MEM_ERR_INVALID_VADDR))?;
+        let pids = dev.holders(buf, part).map_err(|e| code(e, HB_MEM_ERR_INVALID_VADDR))?;
         let n = pids.len().min(num as usize);
         for (i, p) in pids.iter().take(n).enumerate() {
             // SAFETY: the caller's array holds `num` entries.

@@ -869,7 +869,7 @@ pub unsafe extern "C" fn hb_mem_get_buffer_process_info_with_share_id(share_id: 
             return Err(HB_MEM_ERR_INVALID_PARAMS);
         }
         let b = dev.find_share(share_id).map_err(|e| code(e, HB_MEM_ERR_INVALID_PARAMS))?;
-        let pids = dev.holders(b.id).map_err(|e| code(e, HB_MEM_ERR_INVALID_PARAMS))?;
+        let pids = dev.holders(b.id, Part::Whole).map_err(|e| code(e, HB_MEM_ERR_INVALID_PARAMS))?;
         let n = pids.len().min(num as usize);
         for (i, p) in pids.iter().take(n).enumerate() {
             // SAFETY: the caller's array holds `num` entries.
