@@ -294,7 +294,8 @@ int32_t hb_mem_get_buf_info(uint64_t virt_addr, uint64_t *start, uint64_t *size,
 int32_t hb_mem_get_com_buf_with_vaddr(uint64_t virt_addr, struct hb_mem_common_buf_t *buf);
 
 /*
- Free the buffer holding a virtual address (its start).
+ Free the buffer holding a virtual address (any address inside it; in a
+ memory pool, the block holding it).
  */
 int32_t hb_mem_free_buf_with_vaddr(uint64_t virt_addr);
 

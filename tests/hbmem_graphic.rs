@@ -364,13 +364,46 @@ fn graphic_consume_count_lives_on_the_first_plane() {
     // SAFETY: valid out pointer.
     assert_eq!(unsafe { hb_mem_get_consume_info(b.fd[0], &mut n) }, 0);
     assert_eq!(n, 1);
-    // SAFETY: plain calls.
+    // Any plane's fd or address names the graphic buffer's one count.
+    // SAFETY: valid out pointer; plain calls.
     unsafe {
-        assert_eq!(hb_mem_dec_consume_cnt(b.fd[0]), 0);
+        assert_eq!(hb_mem_get_consume_info(b.fd[1], &mut n), 0);
+        assert_eq!(n, 1, "the second plane's fd sees the buffer's count");
+        assert_eq!(hb_mem_get_consume_info_with_vaddr(b.virt_addr[1] as u64, &mut n), 0);
+        assert_eq!(n, 1);
+        assert_eq!(hb_mem_wait_consume_status(b.fd[1], 1, 0), 0);
+        assert_eq!(hb_mem_dec_consume_cnt(b.fd[1]), 0);
+        assert_eq!(hb_mem_get_consume_info(b.fd[0], &mut n), 0);
+        assert_eq!(n, 0, "a dec by the second plane's fd counts down the one count");
+        assert_eq!(hb_mem_inc_graph_buf_consume_cnt(&mut b), 0);
+        assert_eq!(hb_mem_dec_consume_cnt_with_vaddr(b.virt_addr[1] as u64), 0);
         assert_eq!(hb_mem_wait_consume_status(b.fd[0], 0, 0), 0);
+        assert_eq!(hb_mem_dec_consume_cnt(b.fd[0]), HB_MEM_ERR_INVALID_PARAMS, "below zero");
         assert_eq!(hb_mem_inc_graph_buf_consume_cnt(null_mut()), HB_MEM_ERR_INVALID_PARAMS);
     }
     free(c.dev, b.fd[0]);
+}
+
+/// User consume counts are documented as not supported for graphic buffer
+/// groups (a lone graphic buffer's planes take them).
+#[test]
+fn user_consume_counts_refuse_group_planes() {
+    let c = ctx();
+    let g = alloc_group(0b1, [MEM_PIX_FMT_NV12; 8], 0).unwrap();
+    let b = alloc(64, 64, MEM_PIX_FMT_NV12, 0, 0, 0).unwrap();
+    // SAFETY: plain calls on fds and addresses of this process.
+    unsafe {
+        let m = &g.graph_group[0];
+        assert_eq!(hb_mem_inc_user_consume_cnt(m.fd[0]), HB_MEM_ERR_INVALID_PARAMS);
+        assert_eq!(
+            hb_mem_inc_user_consume_cnt_with_vaddr(m.virt_addr[1] as u64),
+            HB_MEM_ERR_INVALID_PARAMS
+        );
+        assert_eq!(hb_mem_inc_user_consume_cnt(b.fd[0]), 0);
+        assert_eq!(hb_mem_dec_user_consume_cnt(b.fd[0]), 0);
+    }
+    free(c.dev, b.fd[0]);
+    free(c.dev, g.graph_group[0].fd[0]);
 }
 
 fn alloc_group(bitmap: u32, fmts: [mem_pixel_format_t; 8], flags: i64) -> Result<hb_mem_graphic_buf_group_t, i32> {

@@ -101,6 +101,27 @@ fn last_close_frees_buffers_and_destroys_queues() {
         assert_eq!(hb_mem_share_pool_get_info(sp.fd, &mut info), HB_MEM_ERR_POOL_DESTROYED);
         assert_eq!(hb_mem_module_close(), 0);
     }
+    // Two threads racing to close the last open: one closes, the other is
+    // told the module is not open (the count never goes below zero).
+    for _ in 0..2000 {
+        // SAFETY: plain calls.
+        assert_eq!(unsafe { hb_mem_module_open() }, 0);
+        let bar = std::sync::Barrier::new(2);
+        let mut r: Vec<i32> = std::thread::scope(|s| {
+            let h: Vec<_> = (0..2)
+                .map(|_| {
+                    s.spawn(|| {
+                        bar.wait();
+                        // SAFETY: plain call.
+                        unsafe { hb_mem_module_close() }
+                    })
+                })
+                .collect();
+            h.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        r.sort();
+        assert_eq!(r, vec![HB_MEM_ERR_MODULE_NOT_FOUND, 0]);
+    }
     dev.check().unwrap();
     drop(dev);
     let _ = Device::destroy(&Config {

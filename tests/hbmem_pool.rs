@@ -658,3 +658,68 @@ fn threads_share_the_pools() {
     }
     dev.check().unwrap();
 }
+
+/// `hb_mem_free_buf_with_vaddr` in a memory pool frees the block holding
+/// the address (any address inside it); a second free, or an address in no
+/// block, is `HB_MEM_ERR_INVALID_VADDR` and leaves the pool and its other
+/// blocks alone.
+#[test]
+fn free_with_vaddr_in_a_pool_frees_only_the_block_holding_it() {
+    let (_dev, _l) = init();
+    let mut mp = hb_mem_pool_t::default();
+    let (mut a, mut b) = (zero_buf(), zero_buf());
+    let mut info = hb_mem_pool_t::default();
+    // SAFETY: valid pointers; b's 8192 bytes are written while it is held.
+    unsafe {
+        assert_eq!(hb_mem_pool_create(64 << 10, 0, &mut mp), 0);
+        assert_eq!(hb_mem_pool_alloc_buf(mp.fd, 4096, &mut a), 0);
+        assert_eq!(hb_mem_pool_alloc_buf(mp.fd, 8192, &mut b), 0);
+        assert_eq!(hb_mem_free_buf_with_vaddr(b.virt_addr as u64 + 5000), 0, "an address inside b");
+        assert_eq!(hb_mem_free_buf_with_vaddr(b.virt_addr as u64), HB_MEM_ERR_INVALID_VADDR, "b again");
+        assert_eq!(hb_mem_free_buf_with_vaddr(a.virt_addr as u64), 0);
+        assert_eq!(hb_mem_free_buf_with_vaddr(a.virt_addr as u64), HB_MEM_ERR_INVALID_VADDR, "a again");
+        assert_eq!(hb_mem_pool_get_info(mp.fd, &mut info), 0, "the pool lives");
+        assert_eq!((info.cur_client_cnt, info.avail_page_cnt), (0, 16));
+        assert_eq!(hb_mem_pool_alloc_buf(mp.fd, 8192, &mut b), 0);
+        std::ptr::write_bytes(b.virt_addr, 7, 8192);
+        assert_eq!(hb_mem_free_buf_with_vaddr(mp.fd as u64), HB_MEM_ERR_INVALID_VADDR, "not an address");
+        assert_eq!(hb_mem_pool_free_buf(b.virt_addr as u64), 0);
+        assert_eq!(hb_mem_pool_destroy(mp.fd), 0);
+    }
+}
+
+/// User consume counts are documented as not supported for pool and
+/// share-pool buffers.
+#[test]
+fn user_consume_counts_refuse_pool_buffers() {
+    let (_dev, _l) = init();
+    let mut mp = hb_mem_pool_t::default();
+    let mut sp = hb_mem_share_pool_t::default();
+    let (mut m, mut s, mut imp) = (zero_buf(), zero_buf(), zero_buf());
+    // SAFETY: valid pointers and fds.
+    unsafe {
+        assert_eq!(hb_mem_pool_create(1 << 16, 0, &mut mp), 0);
+        assert_eq!(hb_mem_pool_alloc_buf(mp.fd, 4096, &mut m), 0);
+        assert_eq!(hb_mem_share_pool_create(2, 4096, 0, &mut sp), 0);
+        assert_eq!(hb_mem_share_pool_alloc_buf(sp.fd, &mut s), 0);
+        assert_eq!(hb_mem_import_com_buf(&mut s, &mut imp), 0);
+        for (what, r) in [
+            ("pool fd", hb_mem_inc_user_consume_cnt(mp.fd)),
+            ("pool block address", hb_mem_inc_user_consume_cnt_with_vaddr(m.virt_addr as u64)),
+            ("share pool fd", hb_mem_inc_user_consume_cnt(sp.fd)),
+            ("share-pool block", hb_mem_inc_user_consume_cnt(s.fd)),
+            (
+                "share-pool block address",
+                hb_mem_dec_user_consume_cnt_with_vaddr(s.virt_addr as u64),
+            ),
+            ("imported share-pool block", hb_mem_inc_user_consume_cnt(imp.fd)),
+        ] {
+            assert_eq!(r, HB_MEM_ERR_INVALID_PARAMS, "{what}");
+        }
+        assert_eq!(hb_mem_free_buf(imp.fd), 0);
+        assert_eq!(hb_mem_share_pool_free_buf(s.virt_addr as u64), 0);
+        assert_eq!(hb_mem_share_pool_destroy(sp.fd), 0);
+        assert_eq!(hb_mem_pool_free_buf(m.virt_addr as u64), 0);
+        assert_eq!(hb_mem_pool_destroy(mp.fd), 0);
+    }
+}

@@ -608,3 +608,22 @@ fn a_share_pool_outlives_its_killed_creator_for_importers() {
     cons.exit();
     dev.assert_clean();
 }
+
+/// The creator's last module close while another process still holds a
+/// block: the pool is given up, and goes with the importer's free.
+#[test]
+fn a_share_pool_in_use_at_close_goes_with_its_last_block() {
+    let dev = Dev::new("hbspclose");
+    let mut prod = dev.spawn("producer");
+    let pool = prod.num(&format!("spcreate 2 {SIZE}"));
+    let (ha, a) = prod.buf(&format!("spalloc {pool}"));
+    let mut cons = dev.spawn("consumer");
+    let (_, ca) = cons.buf(&format!("import {ha}"));
+    prod.ok("close");
+    assert!(dev.listed(a.phys_addr), "still imported");
+    cons.ok(&format!("free {}", ca.fd));
+    assert!(!dev.listed(a.phys_addr), "the pool went with its last block");
+    prod.exit();
+    cons.exit();
+    dev.assert_clean();
+}

@@ -183,6 +183,24 @@ impl Device {
         Ok(())
     }
 
+    /// Give a pool up: it has no owner from now on, and goes (with its
+    /// buffer) when its last block is free, which may be at once.
+    pub fn pool_disown(&self, id: PoolId) -> Result<()> {
+        let mut g = self.lock()?;
+        let pi = Self::pool_index(&g, id)?;
+        let p = &mut g.v.pools[pi];
+        p.owner_pid = 0;
+        p.owner_start = 0;
+        let (buf, all_free) = (p.buf, p.free_cnt == p.blk_cnt);
+        let buf = g.info(buf).id;
+        if all_free {
+            g.pool_teardown(pi);
+            drop(g);
+            self.forget_maps(buf);
+        }
+        Ok(())
+    }
+
     /// Take a free block; it starts with one user. `OutOfMemory` if none.
     pub fn pool_get(&self, id: PoolId) -> Result<BlockRef> {
         let me = process::current();

@@ -176,15 +176,20 @@ pub unsafe extern "C" fn hb_mem_module_open() -> i32 {
 #[no_mangle]
 pub unsafe extern "C" fn hb_mem_module_close() -> i32 {
     call(|| {
-        let dev = open_device()?;
         let left = {
+            // Checked and counted down under one lock: of two racing last
+            // closes, one closes and the other finds the module closed.
             let mut st = state();
+            if st.opens == 0 {
+                return Err(HB_MEM_ERR_MODULE_NOT_FOUND);
+            }
             st.opens -= 1;
             if st.opens > 0 {
                 return Ok(());
             }
             st.recs.keys().copied().collect::<Vec<i32>>()
         };
+        let dev = crate::engine::global().map_err(|_| HB_MEM_ERR_MODULE_OPEN_FAIL)?;
         super::queue::destroy_all();
         // Blocks and imports first, so this process's share pools are idle
         // when their turn comes.
@@ -360,16 +365,16 @@ pub unsafe extern "C" fn hb_mem_get_com_buf_with_vaddr(virt_addr: u64, buf: *mut
     })
 }
 
-/// Free the buffer holding a virtual address (its start).
+/// Free the buffer holding a virtual address (any address inside it; in a
+/// memory pool, the block holding it).
 #[no_mangle]
 pub unsafe extern "C" fn hb_mem_free_buf_with_vaddr(virt_addr: u64) -> i32 {
     call(|| {
         let dev = open_device()?;
-        // A memory-pool block's address frees that block (as the vendor
-        // allows), not the whole pool.
-        // SAFETY: plain call of our own export.
-        if unsafe { super::pool::hb_mem_pool_free_buf(virt_addr) } == 0 {
-            return Ok(());
+        // An address in a memory pool frees the block holding it (as the
+        // vendor allows), never the whole pool.
+        if let Some(r) = super::pool::free_block_containing(virt_addr as usize) {
+            return r;
         }
         let fd = fd_at(virt_addr)?;
         if let Some(r) = super::graphic::free_graphic_if_plane(dev, fd) {

@@ -372,6 +372,12 @@ pub fn free_graphic_if_plane(dev: &Device, fd: i32) -> Option<Result<(), i32>> {
     Some(release_graphs(dev, gs))
 }
 
+/// The buffer holding the consume count of the graphic buffer an fd of
+/// this process is a plane of (its first plane's), if it is one.
+pub(crate) fn consume_buf_of_fd(fd: i32) -> Option<BufId> {
+    lookup(fd).map(|(_, g)| g.planes[0].buf)
+}
+
 /// The buffer type of an fd of this process (COMMON for any fd that is not
 /// a plane of a graphic buffer): the hook for `hb_mem_get_buf_type_with_vaddr`.
 pub fn type_of_fd(fd: i32) -> hb_mem_buffer_type_t {

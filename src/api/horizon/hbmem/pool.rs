@@ -260,6 +260,24 @@ pub unsafe extern "C" fn hb_mem_pool_free_buf(virt_addr: u64) -> i32 {
     })
 }
 
+/// For `hb_mem_free_buf_with_vaddr`: if `va` lies in one of this
+/// process's memory pools, free the live block containing it (any address
+/// inside it), else `HB_MEM_ERR_INVALID_VADDR`; `None` if `va` lies in no
+/// memory pool. A pool itself is never freed by an address.
+pub(crate) fn free_block_containing(va: usize) -> Option<Result<(), i32>> {
+    with_pools(|p| {
+        let m = p
+            .mem
+            .iter_mut()
+            .map(|(_, m)| m)
+            .find(|m| va >= m.addr && va - m.addr < m.size as usize)?;
+        Some(match m.sub.find(va) {
+            Some(b) => m.sub.free(b.addr).map(|_| ()).map_err(|_| HB_MEM_ERR_INVALID_VADDR),
+            None => Err(HB_MEM_ERR_INVALID_VADDR),
+        })
+    })
+}
+
 /// A memory pool's page counts and live blocks.
 #[no_mangle]
 pub unsafe extern "C" fn hb_mem_pool_get_info(fd: i32, pool: *mut hb_mem_pool_t) -> i32 {
@@ -350,11 +368,16 @@ pub(crate) fn destroy_share_pool(dev: &Device, fd: i32) -> Result<(), i32> {
     Ok(())
 }
 
-/// At module close: destroy the share pool at `fd` if idle; one still in
-/// use elsewhere keeps living (reaped with this process) but its fd goes.
+/// At module close: destroy the share pool at `fd` if idle; one whose
+/// blocks other processes still hold is given up (ownerless), and goes
+/// when its last block comes back.
 pub(crate) fn close_share_pool(dev: &Device, fd: i32) {
     if destroy_share_pool(dev, fd).is_err() {
+        if let Ok((b, _)) = share_pool_of(dev, fd, HB_MEM_ERR_INVALID_FD) {
+            let _ = dev.pool_disown(b.pool);
+        }
         let _ = release(dev, fd);
+        with_pools(|p| p.destroyed.insert(fd));
     }
 }
 

@@ -85,6 +85,19 @@ fn buf_of_vaddr(v: u64) -> Result<(BufId, Part), i32> {
         .ok_or(HB_MEM_ERR_INVALID_VADDR)
 }
 
+/// Where the consume count of the buffer behind an fd lives: a graphic
+/// buffer keeps one count, on its first plane, whichever plane's fd names
+/// it.
+fn consume_of_fd(fd: i32) -> Result<(BufId, Part), i32> {
+    let (id, part) = buf_of_fd(fd)?;
+    Ok(super::graphic::consume_buf_of_fd(fd).map_or((id, part), |b| (b, Part::Whole)))
+}
+
+fn consume_of_vaddr(v: u64) -> Result<(BufId, Part), i32> {
+    let fd = state().at(v as usize, 0).map(|(fd, _)| fd).ok_or(HB_MEM_ERR_INVALID_VADDR)?;
+    consume_of_fd(fd).map_err(|_| HB_MEM_ERR_INVALID_VADDR)
+}
+
 fn info((id, part): (BufId, Part), nf: i32) -> Result<ShareInfo, i32> {
     open_device()?.share_info(id, part).map_err(|e| code(e, nf))
 }
@@ -152,7 +165,7 @@ pub unsafe extern "C" fn hb_mem_wait_share_status_with_vaddr(virt_addr: u64, sha
 pub unsafe extern "C" fn hb_mem_get_consume_info(fd: i32, share_consume_cnt: *mut i32) -> i32 {
     call(|| {
         open_device()?;
-        let i = info(buf_of_fd(fd)?, HB_MEM_ERR_INVALID_FD)?;
+        let i = info(consume_of_fd(fd)?, HB_MEM_ERR_INVALID_FD)?;
         out(share_consume_cnt, i.consume)
     })
 }
@@ -162,7 +175,7 @@ pub unsafe extern "C" fn hb_mem_get_consume_info(fd: i32, share_consume_cnt: *mu
 pub unsafe extern "C" fn hb_mem_get_consume_info_with_vaddr(virt_addr: u64, share_consume_cnt: *mut i32) -> i32 {
     call(|| {
         open_device()?;
-        let i = info(buf_of_vaddr(virt_addr)?, HB_MEM_ERR_INVALID_VADDR)?;
+        let i = info(consume_of_vaddr(virt_addr)?, HB_MEM_ERR_INVALID_VADDR)?;
         out(share_consume_cnt, i.consume)
     })
 }
@@ -175,7 +188,9 @@ pub unsafe extern "C" fn hb_mem_wait_consume_status(fd: i32, share_consume_cnt: 
         if share_consume_cnt < 0 {
             return Err(HB_MEM_ERR_INVALID_PARAMS);
         }
-        wait(buf_of_fd(fd)?, timeout, HB_MEM_ERR_INVALID_FD, |s| s.consume == share_consume_cnt)
+        wait(consume_of_fd(fd)?, timeout, HB_MEM_ERR_INVALID_FD, |s| {
+            s.consume == share_consume_cnt
+        })
     })
 }
 
@@ -187,7 +202,7 @@ pub unsafe extern "C" fn hb_mem_wait_consume_status_with_vaddr(virt_addr: u64, s
         if share_consume_cnt < 0 {
             return Err(HB_MEM_ERR_INVALID_PARAMS);
         }
-        wait(buf_of_vaddr(virt_addr)?, timeout, HB_MEM_ERR_INVALID_VADDR, |s| {
+        wait(consume_of_vaddr(virt_addr)?, timeout, HB_MEM_ERR_INVALID_VADDR, |s| {
             s.consume == share_consume_cnt
         })
     })
@@ -219,7 +234,7 @@ pub unsafe extern "C" fn hb_mem_inc_com_buf_consume_cnt(buf: *mut hb_mem_common_
 pub unsafe extern "C" fn hb_mem_dec_consume_cnt(fd: i32) -> i32 {
     call(|| {
         open_device()?;
-        consume(buf_of_fd(fd)?, -1, HB_MEM_ERR_INVALID_FD)
+        consume(consume_of_fd(fd)?, -1, HB_MEM_ERR_INVALID_FD)
     })
 }
 
@@ -228,18 +243,30 @@ pub unsafe extern "C" fn hb_mem_dec_consume_cnt(fd: i32) -> i32 {
 pub unsafe extern "C" fn hb_mem_dec_consume_cnt_with_vaddr(virt_addr: u64) -> i32 {
     call(|| {
         open_device()?;
-        consume(buf_of_vaddr(virt_addr)?, -1, HB_MEM_ERR_INVALID_VADDR)
+        consume(consume_of_vaddr(virt_addr)?, -1, HB_MEM_ERR_INVALID_VADDR)
     })
 }
 
 fn user_consume(fd: Option<i32>, vaddr: u64, delta: i32) -> Result<(), i32> {
     open_device()?;
-    let mut st = state();
     let fd = match fd {
         Some(fd) => fd,
-        None => st.at(vaddr as usize, 0).map(|(fd, _)| fd).ok_or(HB_MEM_ERR_INVALID_VADDR)?,
+        None => state().at(vaddr as usize, 0).map(|(fd, _)| fd).ok_or(HB_MEM_ERR_INVALID_VADDR)?,
     };
+    // Documented as not supported for graphic buffer groups, pool and
+    // share-pool buffers. (The graphic table is asked before the record
+    // lock is taken: it takes that lock itself.)
+    if super::graphic::type_of_fd(fd) == hb_mem_buffer_type_t::HB_MEM_BUFFER_TYPE_GRAPHIC_GROUP {
+        return Err(HB_MEM_ERR_INVALID_PARAMS);
+    }
+    let mut st = state();
     let r = st.recs.get_mut(&fd).ok_or(HB_MEM_ERR_INVALID_FD)?;
+    if matches!(
+        r.hold,
+        Hold::MemPool | Hold::PoolView | Hold::Block(_) | Hold::Import(Part::Block(_))
+    ) {
+        return Err(HB_MEM_ERR_INVALID_PARAMS);
+    }
     let v = r.user_consume + delta;
     if v < 0 {
         return Err(HB_MEM_ERR_INVALID_PARAMS);
