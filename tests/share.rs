@@ -219,3 +219,92 @@ fn block_imports_survive_repair() {
     d.check().unwrap();
     d.pool_destroy(p.id).unwrap();
 }
+
+/// Fork a child that runs `f` and exits 0 if it returned Some; wait for it.
+fn in_child(f: impl FnOnce() -> Option<()>) {
+    // SAFETY: the child runs `f` and leaves with _exit.
+    let pid = unsafe { libc::fork() };
+    assert!(pid >= 0);
+    if pid == 0 {
+        let ok = f().is_some();
+        // SAFETY: leaving the child without the parent's exit handlers.
+        unsafe { libc::_exit(if ok { 0 } else { 1 }) };
+    }
+    let mut st = 0;
+    // SAFETY: waiting for our own child.
+    assert_eq!(unsafe { libc::waitpid(pid, &mut st, 0) }, pid);
+    assert!(libc::WIFEXITED(st) && libc::WEXITSTATUS(st) == 0, "child's steps");
+}
+
+/// One reap of several dead processes, where the first was an orphan's
+/// last importer: the orphan is freed once, and its table record is not
+/// handed out twice (it was released again for the next dead process).
+#[test]
+fn a_reap_of_several_dead_frees_an_orphan_once() {
+    let t = TestDevice::new("shareorph2", "anonymous,0,0x44000000,4M");
+    let d = t.dev();
+    let x = d.alloc(&req("x")).unwrap();
+    let sid = d.share_id(x.id).unwrap();
+    let (r, w) = std::io::pipe().unwrap();
+    let cfg = t.cfg.clone();
+    // B imports x and lives until the pipe closes.
+    // SAFETY: the child imports, waits on the pipe, and leaves with _exit.
+    let b_pid = unsafe { libc::fork() };
+    assert!(b_pid >= 0);
+    if b_pid == 0 {
+        drop(w);
+        let ok = Device::open(cfg).ok().and_then(|c| c.import_share(sid).ok()).is_some();
+        let _ = std::io::Read::read(&mut &r, &mut [0u8; 1]);
+        // SAFETY: as above.
+        unsafe { libc::_exit(if ok { 0 } else { 1 }) };
+    }
+    drop(r);
+    let t0 = std::time::Instant::now();
+    while d.share_info(x.id, Part::Whole).unwrap().imports == 0 {
+        assert!(t0.elapsed() < Duration::from_secs(10), "B imported");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    d.free(x.id).unwrap();
+    // C registers after B, then dies; then B dies: one reap sees both.
+    let cfg = t.cfg.clone();
+    in_child(|| Device::open(cfg).ok()?.alloc(&req("y")).ok().map(|_| ()));
+    drop(w);
+    let mut st = 0;
+    // SAFETY: waiting for our own child.
+    assert_eq!(unsafe { libc::waitpid(b_pid, &mut st, 0) }, b_pid);
+    d.reap().unwrap();
+    d.check().unwrap();
+    assert_eq!(d.find_share(sid).map(|_| ()), Err(Error::NotFound), "the orphan is gone");
+    let ids: Vec<_> = (0..3).map(|i| d.alloc(&req(["a", "b", "c"][i])).unwrap().id.index).collect();
+    assert!(
+        ids[0] != ids[1] && ids[1] != ids[2] && ids[0] != ids[2],
+        "distinct records: {ids:?}"
+    );
+    d.check().unwrap();
+}
+
+/// A process that only takes pool blocks (never allocates a buffer) is
+/// still reaped: its blocks come back when it dies.
+#[test]
+fn a_process_that_only_takes_blocks_is_reaped() {
+    let t = TestDevice::new("shareblkreap", "anonymous,0,0x44000000,4M");
+    let d = t.dev();
+    let p = d
+        .pool_create(&PoolReq {
+            blk_size: 4096,
+            blk_cnt: 2,
+            name: "p",
+            ..PoolReq::default()
+        })
+        .unwrap();
+    let (cfg, id) = (t.cfg.clone(), p.id);
+    in_child(|| Device::open(cfg).ok()?.pool_get(id).ok().map(|_| ()));
+    in_child({
+        let cfg = t.cfg.clone();
+        move || Device::open(cfg).ok()?.pool_get_fitting(0, 4096, None).ok().map(|_| ())
+    });
+    d.reap().unwrap();
+    assert_eq!(d.pool_info(p.id).unwrap().free_cnt, 2, "the dead children's blocks are back");
+    d.check().unwrap();
+    d.pool_destroy(p.id).unwrap();
+}

@@ -261,7 +261,7 @@ impl Device {
     }
 
     /// Make sure this process is in the process table.
-    fn register(&self, g: &mut Guard, me: ProcId) -> Result<()> {
+    pub(crate) fn register(&self, g: &mut Guard, me: ProcId) -> Result<()> {
         let mut l = self.local();
         if l.registered == me.pid {
             return Ok(());
@@ -733,6 +733,12 @@ impl Guard<'_> {
         let b = &mut self.v.bufs[bi as usize];
         b.state = R_FREE;
         b.gen = 0;
+        // A free record holds nothing: a late look at it (a reap of several
+        // dead holders) must not find an orphan to release again.
+        b.orphan = 0;
+        b.imports = 0;
+        b.ref_head = NIL;
+        b.pool = NIL;
         b.next_free = self.v.meta.buf_free;
         self.v.meta.buf_free = bi;
     }
@@ -899,6 +905,10 @@ impl Guard<'_> {
                     if self.drop_imports(bi, *o, None, None) > 0 {
                         self.bump(bi);
                     }
+                    // The last import of an orphan went: it is freed.
+                    if self.v.bufs[bi as usize].state != R_LIVE {
+                        break;
+                    }
                 }
                 if self.v.bufs[bi as usize].state != R_LIVE {
                     continue;
@@ -985,11 +995,17 @@ impl Guard<'_> {
                 sl.imports = 0;
             }
         }
-        // Pool buffers whose pool is gone are released.
+        // Pool buffers whose pool is gone are released, or left to their
+        // importers as orphans (a teardown cut short).
         for bi in 0..self.v.meta.buf_high {
             let b = self.v.bufs[bi as usize];
             if b.state == R_LIVE && b.pool != NIL && self.v.pools[b.pool as usize].state != R_LIVE {
-                self.release_buf(bi);
+                if b.ref_head != NIL {
+                    self.v.bufs[bi as usize].pool = NIL;
+                    self.v.bufs[bi as usize].orphan = 1;
+                } else {
+                    self.release_buf(bi);
+                }
             }
         }
         // Imports: recount each live buffer's chain; records on no chain
@@ -1047,6 +1063,13 @@ impl Guard<'_> {
             let p = &self.v.pools[pi as usize];
             if p.owner_pid == 0 && p.free_cnt == p.blk_cnt {
                 self.pool_teardown(pi as usize);
+            }
+        }
+        // Orphans whose last import went (a release cut short).
+        for bi in 0..self.v.meta.buf_high {
+            let b = &self.v.bufs[bi as usize];
+            if b.state == R_LIVE && b.orphan != 0 && b.imports == 0 {
+                self.release_buf(bi);
             }
         }
         // Objects that no record names (created just before the crash).

@@ -205,6 +205,8 @@ impl Device {
     pub fn pool_get(&self, id: PoolId) -> Result<BlockRef> {
         let me = process::current();
         let mut g = self.lock()?;
+        // Registered, so its blocks come back when it dies.
+        self.register(&mut g, me)?;
         let pi = Self::pool_index(&g, id)?;
         Self::take(&mut g, pi, me)
     }
@@ -242,6 +244,7 @@ impl Device {
     pub fn pool_get_fitting(&self, tag: u32, size: u64, zone: Option<&str>) -> Result<BlockRef> {
         let me = process::current();
         let mut g = self.lock()?;
+        self.register(&mut g, me)?;
         let zi = match zone {
             Some(z) => Some(g.zone_index(Some(z))? as u32),
             None => None,

@@ -165,6 +165,9 @@ impl Guard<'_> {
     /// returns to its pool; an orphan whose last import goes is freed.
     /// Returns the imports dropped.
     pub(crate) fn drop_imports(&mut self, bi: u32, who: ProcId, n: Option<u32>, part: Option<Part>) -> u32 {
+        if self.v.bufs[bi as usize].state != R_LIVE {
+            return 0;
+        }
         let mut prev = NIL;
         let mut r = self.v.bufs[bi as usize].ref_head;
         let mut dropped = 0;
