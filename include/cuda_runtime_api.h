@@ -224,6 +224,15 @@ cudaError_t cudaGetDeviceCount(int *count);
 cudaError_t cudaSetDevice(int device);
 
 /*
+ Flags for the current device: one scheduling policy
+ (`cudaDeviceScheduleAuto`/`Spin`/`Yield`/`BlockingSync`), optionally
+ `cudaDeviceMapHost` and `cudaDeviceLmemResizeToMax`. Host memory is
+ always mappable and there is nothing to schedule here, so valid flags
+ change nothing; others are `cudaErrorInvalidValue`.
+ */
+cudaError_t cudaSetDeviceFlags(unsigned int flags);
+
+/*
  The calling thread's current device.
  */
 cudaError_t cudaGetDevice(int *device);

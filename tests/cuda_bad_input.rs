@@ -2270,3 +2270,89 @@ fn eight_threads_hammering() {
     });
     t.done();
 }
+
+// ================================================================ pool details
+
+fn pool_attr(pool: cudaMemPool_t, attr: cudaMemPoolAttr) -> u64 {
+    let mut v = 0u64;
+    eq(
+        "cudaMemPoolGetAttribute",
+        c!(cudaMemPoolGetAttribute(pool, attr as u32, (&mut v as *mut u64).cast())),
+        cudaSuccess,
+    );
+    v
+}
+
+fn set_pool_attr(pool: cudaMemPool_t, attr: cudaMemPoolAttr, mut v: u64) -> u32 {
+    c!(cudaMemPoolSetAttribute(pool, attr as u32, (&mut v as *mut u64).cast()))
+}
+
+/// The two high-water marks reset one at a time; TrimTo keeps at least
+/// the bytes asked for; a copy into pool memory no live block holds is
+/// `cudaErrorInvalidValue`, not a fault; cudaSetDeviceFlags takes the
+/// documented flags only.
+#[test]
+fn pool_marks_trim_and_freed_blocks() {
+    use cudaMemPoolAttr::*;
+    let t = T::new();
+    let pool = t.pool();
+    let s = t.stream();
+    const MB: usize = 1 << 20;
+    t.ok("keep all", set_pool_attr(pool, cudaMemPoolAttrReleaseThreshold, u64::MAX));
+    let (mut a, mut b): (P, P) = (null_mut(), null_mut());
+    t.ok("cudaMallocAsync(a)", c!(cudaMallocAsync(&mut a, 2 * MB, s)));
+    t.ok("cudaMallocAsync(b)", c!(cudaMallocAsync(&mut b, 2 * MB, s)));
+    t.ok("cudaFreeAsync(a)", c!(cudaFreeAsync(a, s)));
+    sync();
+    let reserved_high = pool_attr(pool, cudaMemPoolAttrReservedMemHigh);
+    assert!(reserved_high >= 4 * MB as u64);
+    t.ok("reset UsedMemHigh", set_pool_attr(pool, cudaMemPoolAttrUsedMemHigh, 0));
+    assert_eq!(pool_attr(pool, cudaMemPoolAttrUsedMemHigh), 2 * MB as u64, "used now: b");
+    assert_eq!(
+        pool_attr(pool, cudaMemPoolAttrReservedMemHigh),
+        reserved_high,
+        "the other mark stays"
+    );
+
+    // A copy into the freed block's memory: an error, not a fault.
+    t.settle();
+    let src = [1u8; 64];
+    for (what, kind) in [
+        ("Default", cudaMemcpyKind::cudaMemcpyDefault),
+        ("HostToHost", cudaMemcpyKind::cudaMemcpyHostToHost),
+    ] {
+        t.bad(
+            &format!("cudaMemcpy {what} into a freed pool block"),
+            c!(cudaMemcpy(a, src.as_ptr().cast(), 64, kind as u32)),
+            cudaErrorInvalidValue,
+        );
+    }
+
+    t.ok("cudaFreeAsync(b)", c!(cudaFreeAsync(b, s)));
+    sync();
+    let reserved = pool_attr(pool, cudaMemPoolAttrReservedMemCurrent);
+    assert!(reserved >= 4 * MB as u64, "two free chunks kept: {reserved}");
+    t.ok("cudaMemPoolTrimTo(3 MiB)", c!(cudaMemPoolTrimTo(pool, 3 * MB)));
+    assert!(
+        pool_attr(pool, cudaMemPoolAttrReservedMemCurrent) >= 3 * MB as u64,
+        "at least minBytesToKeep stays"
+    );
+    t.ok("cudaMemPoolTrimTo(0)", c!(cudaMemPoolTrimTo(pool, 0)));
+    assert_eq!(pool_attr(pool, cudaMemPoolAttrReservedMemCurrent), 0);
+    t.ok("release threshold back", set_pool_attr(pool, cudaMemPoolAttrReleaseThreshold, 0));
+    t.ok("reset ReservedMemHigh", set_pool_attr(pool, cudaMemPoolAttrReservedMemHigh, 0));
+    assert_eq!(pool_attr(pool, cudaMemPoolAttrReservedMemHigh), 0);
+
+    t.settle();
+    for f in [0, 1, 2, 4, 8, 4 | 8 | 16] {
+        t.ok(&format!("cudaSetDeviceFlags({f:#x})"), c!(cudaSetDeviceFlags(f)));
+    }
+    for f in [3, 7, 0x20, 0x1000] {
+        t.bad(
+            &format!("cudaSetDeviceFlags({f:#x})"),
+            c!(cudaSetDeviceFlags(f)),
+            cudaErrorInvalidValue,
+        );
+    }
+    t.done();
+}

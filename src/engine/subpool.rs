@@ -403,14 +403,32 @@ impl<'d> SubPool<'d> {
         self.chunks.iter().flatten().any(|c| c.contains(addr))
     }
 
-    /// Give back whole free chunks the pool made until at most `keep`
-    /// bytes are reserved. Returns the released chunks' handed-out ranges
+    /// Give back whole free chunks the pool made while at least `keep`
+    /// bytes stay reserved. Returns the released chunks' handed-out ranges
     /// (address, length).
     pub fn trim_to(&mut self, keep: u64) -> Vec<(usize, u64)> {
         self.flush_bins();
         let mut gone = Vec::new();
         for ci in 0..self.chunks.len() {
-            if self.reserved <= keep {
+            let free = self.chunks[ci]
+                .as_ref()
+                .is_some_and(|c| c.owned && c.tlsf.used == 0 && self.reserved - c.buf.size >= keep);
+            if free {
+                let c = self.chunks[ci].take().expect("checked");
+                gone.push(self.release_chunk(c));
+            }
+        }
+        gone
+    }
+
+    /// Give back whole free chunks the pool made until at most `limit`
+    /// bytes are reserved (or none is left to give): a release threshold,
+    /// which may end below `limit`. Returns the released ranges.
+    pub fn shrink_to(&mut self, limit: u64) -> Vec<(usize, u64)> {
+        self.flush_bins();
+        let mut gone = Vec::new();
+        for ci in 0..self.chunks.len() {
+            if self.reserved <= limit {
                 break;
             }
             let free = self.chunks[ci].as_ref().is_some_and(|c| c.owned && c.tlsf.used == 0);
@@ -467,9 +485,13 @@ impl<'d> SubPool<'d> {
         (self.reserved_high, self.used_high)
     }
 
-    /// Reset the high-water marks to the current values.
-    pub fn reset_high(&mut self) {
+    /// Reset the reserved high-water mark to the current value.
+    pub fn reset_reserved_high(&mut self) {
         self.reserved_high = self.reserved;
+    }
+
+    /// Reset the used high-water mark to the current value.
+    pub fn reset_used_high(&mut self) {
         self.used_high = self.used;
     }
 

@@ -5,7 +5,7 @@
 
 use super::driver_types::cudaError::*;
 use super::driver_types::*;
-use super::{call, cuda_err, fault, gpu, state, Alloc, Event, Kind, Stream, R};
+use super::{call, cuda_err, fault, gpu, state, Event, Kind, Stream, R};
 use std::ffi::{c_char, c_float, c_int, c_uint, c_void};
 use std::time::Instant;
 
@@ -54,11 +54,7 @@ pub unsafe extern "C" fn cudaFree(devPtr: *mut c_void) -> cudaError_t {
         if devPtr.is_null() {
             return Ok(());
         }
-        let a = state().allocs.get(&(devPtr as usize)).copied();
-        match a {
-            Some(a) if a.kind != Kind::Host => super::release(devPtr as usize, a),
-            _ => Err(cudaErrorInvalidValue),
-        }
+        super::release(devPtr as usize, |a| a.kind != Kind::Host)
     })
 }
 
@@ -147,11 +143,7 @@ pub unsafe extern "C" fn cudaFreeHost(ptr: *mut c_void) -> cudaError_t {
         if ptr.is_null() {
             return Ok(());
         }
-        let a = state().allocs.get(&(ptr as usize)).copied();
-        match a {
-            Some(a) if a.kind == Kind::Host => super::release(ptr as usize, a),
-            _ => Err(cudaErrorInvalidValue),
-        }
+        super::release(ptr as usize, |a| a.kind == Kind::Host)
     })
 }
 
@@ -295,8 +287,12 @@ fn view(p: usize, count: usize) -> R<View> {
     if p == 0 {
         return Err(cudaErrorInvalidValue);
     }
-    let st = state();
-    match st.containing(p) {
+    // The record lock is let go before the pools are asked.
+    let (found, registered) = {
+        let st = state();
+        (st.containing(p), st.registered_at(p).is_some())
+    };
+    match found {
         Some((start, a)) => {
             let off = p - start;
             if count > a.len - off {
@@ -309,10 +305,13 @@ fn view(p: usize, count: usize) -> R<View> {
                 device_ok: true,
             })
         }
+        // Device memory of a pool but no live block (freed, or never
+        // handed out): an invalid pointer, not host memory to copy into.
+        None if super::in_pool_chunk(p) => Err(cudaErrorInvalidValue),
         None => Ok(View {
             cpu: p,
             device_only: false,
-            device_ok: st.registered_at(p).is_some(),
+            device_ok: registered,
         }),
     }
 }
@@ -554,11 +553,7 @@ pub unsafe extern "C" fn cudaFreeAsync(devPtr: *mut c_void, hStream: cudaStream_
         if devPtr.is_null() {
             return Ok(());
         }
-        let a = state().allocs.get(&(devPtr as usize)).copied();
-        match a {
-            Some(a) if a.kind != Kind::Host => super::release(devPtr as usize, a),
-            _ => Err(cudaErrorInvalidValue),
-        }
+        super::release(devPtr as usize, |a| a.kind != Kind::Host)
     })
 }
 
@@ -605,7 +600,12 @@ pub unsafe extern "C" fn cudaMemPoolSetAttribute(memPool: cudaMemPool_t, attr: c
                 if unsafe { *(value as *const cuuint64_t) } != 0 {
                     return Err(cudaErrorInvalidValue);
                 }
-                p.sub.reset_high();
+                // Each mark resets alone.
+                if attr == 6 {
+                    p.sub.reset_reserved_high();
+                } else {
+                    p.sub.reset_used_high();
+                }
             }
             _ => return Err(cudaErrorInvalidValue),
         }
@@ -666,6 +666,24 @@ pub unsafe extern "C" fn cudaGetDeviceCount(count: *mut c_int) -> cudaError_t {
 #[no_mangle]
 pub unsafe extern "C" fn cudaSetDevice(device: c_int) -> cudaError_t {
     call(|| super::set_current(device))
+}
+
+/// Flags for the current device: one scheduling policy
+/// (`cudaDeviceScheduleAuto`/`Spin`/`Yield`/`BlockingSync`), optionally
+/// `cudaDeviceMapHost` and `cudaDeviceLmemResizeToMax`. Host memory is
+/// always mappable and there is nothing to schedule here, so valid flags
+/// change nothing; others are `cudaErrorInvalidValue`.
+#[no_mangle]
+pub unsafe extern "C" fn cudaSetDeviceFlags(flags: c_uint) -> cudaError_t {
+    call(|| {
+        super::current()?;
+        let sched = flags & cudaDeviceScheduleMask;
+        let known = cudaDeviceScheduleMask | cudaDeviceMapHost | cudaDeviceLmemResizeToMax;
+        if flags & !known != 0 || !matches!(sched, 0 | 1 | 2 | 4) {
+            return Err(cudaErrorInvalidValue);
+        }
+        Ok(())
+    })
 }
 
 /// The calling thread's current device.
@@ -746,14 +764,14 @@ pub unsafe extern "C" fn cudaDeviceReset() -> cudaError_t {
                 return e as u32;
             }
         };
-        let mine: Vec<(usize, Alloc)> = state()
+        let mine: Vec<usize> = state()
             .allocs
             .iter()
             .filter(|(_, a)| a.device == g.ordinal)
-            .map(|(&p, &a)| (p, a))
+            .map(|(&p, _)| p)
             .collect();
-        for (p, a) in mine {
-            let _ = super::release(p, a);
+        for p in mine {
+            let _ = super::release(p, |a| a.device == g.ordinal);
         }
         for (a, _) in g.pool().sub.clear() {
             fault::remove(a);

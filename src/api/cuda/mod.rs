@@ -317,6 +317,12 @@ pub(crate) fn gpu(n: i32) -> R<&'static Gpu> {
     gpus[n as usize].as_ref().map_err(|e| *e)
 }
 
+/// Whether `addr` lies in a chunk of some device's stream-ordered pool
+/// (device memory, whether or not a live block holds it).
+pub(crate) fn in_pool_chunk(addr: usize) -> bool {
+    GPUS.get().is_some_and(|gs| gs.iter().flatten().any(|g| g.pool().sub.owns(addr)))
+}
+
 /// At exit, return pool chunks with nothing allocated in them, as the CUDA
 /// driver does when the context goes; what is still allocated is a leak and
 /// the engine reports it.
@@ -412,10 +418,23 @@ pub(crate) fn allocate(g: &Gpu, size: usize, kind: Kind, flags: u32) -> R<usize>
     Ok(addr)
 }
 
-/// Free an allocation made by [`allocate`] or from a pool.
-pub(crate) fn release(addr: usize, a: Alloc) -> R {
+/// Free the allocation made by [`allocate`] or from a pool at `addr`, if
+/// `which` accepts it (else `cudaErrorInvalidValue`). Looked up and removed
+/// under one lock: of two racing frees of one pointer only one frees it,
+/// and the other cannot take a block the pool has since handed out again.
+pub(crate) fn release(addr: usize, which: impl FnOnce(&Alloc) -> bool) -> R {
+    let a = {
+        let mut st = state();
+        match st.allocs.get(&addr) {
+            Some(a) if which(a) => {
+                let a = *a;
+                st.allocs.remove(&addr);
+                a
+            }
+            _ => return Err(cudaErrorInvalidValue),
+        }
+    };
     let g = gpu(a.device)?;
-    state().allocs.remove(&addr);
     match a.kind {
         Kind::Async => {
             fault::remove(addr);
@@ -470,7 +489,7 @@ pub(crate) fn trim_pools() {
         if let Ok(g) = gpu(n) {
             let mut p = g.pool();
             let keep = p.threshold.max(p.sub.used());
-            for (a, _) in p.sub.trim_to(keep) {
+            for (a, _) in p.sub.shrink_to(keep) {
                 fault::remove(a);
             }
         }
