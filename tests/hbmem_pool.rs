@@ -723,3 +723,34 @@ fn user_consume_counts_refuse_pool_buffers() {
         assert_eq!(hb_mem_pool_destroy(mp.fd), 0);
     }
 }
+
+/// VB calls do not take another API's pool blocks for VB blocks: an hbmem
+/// share-pool block has no VB handle, and releasing a made-up handle for it
+/// changes nothing.
+#[test]
+fn vb_calls_leave_share_pool_blocks_alone() {
+    use accelmem::api::hisilicon::hi_comm_vb::VB_INVALID_HANDLE;
+    use accelmem::api::hisilicon::mpi_vb::{HI_MPI_VB_Handle2PhysAddr, HI_MPI_VB_PhysAddr2Handle, HI_MPI_VB_ReleaseBlock};
+    let (dev, _l) = init();
+    let mut sp = hb_mem_share_pool_t::default();
+    let mut b = zero_buf();
+    let mut info = hb_mem_share_pool_t::default();
+    // SAFETY: valid pointers.
+    unsafe {
+        assert_eq!(hb_mem_share_pool_create(1, 4096, 0, &mut sp), 0);
+        assert_eq!(hb_mem_share_pool_alloc_buf(sp.fd, &mut b), 0);
+    }
+    assert_eq!(HI_MPI_VB_PhysAddr2Handle(b.phys_addr), VB_INVALID_HANDLE);
+    // The handle a VB pool at the same table slot would have.
+    let blk = dev.pool_block_at(b.phys_addr).unwrap();
+    let forged = ((blk.pool.gen & 0x7F) << 24) | ((blk.pool.index & 0xFF) << 16) | (blk.index & 0xFFFF);
+    assert_ne!(HI_MPI_VB_ReleaseBlock(forged), 0, "not a VB block");
+    assert_eq!(HI_MPI_VB_Handle2PhysAddr(forged), 0);
+    // SAFETY: valid pointers.
+    unsafe {
+        assert_eq!(hb_mem_share_pool_get_info(sp.fd, &mut info), 0);
+        assert_eq!(info.avail_buf_cnt, 0, "the block is still out");
+        assert_eq!(hb_mem_share_pool_free_buf(b.virt_addr as u64), 0);
+        assert_eq!(hb_mem_share_pool_destroy(sp.fd), 0);
+    }
+}

@@ -1171,3 +1171,72 @@ fn child_fork_first_call() {
     say("trials", trials);
     assert_eq!(HI_MPI_SYS_MmzFree(phys, vir.cast()), HI_SUCCESS);
 }
+
+// ------------------------------------- VB pool views across a pool index reuse
+
+/// A process maps a pool with `HI_MPI_VB_MmapPool`; another destroys that
+/// pool and creates one that gets the same index: the first process's
+/// `MmapPool` + `GetBlockVirAddr` on the new pool reach the new pool's
+/// bytes, not the old pool's view.
+#[test]
+fn vb_views_follow_a_reused_pool_index() {
+    let d = Dev::new("vbreuse", ZONES);
+    let mut mapper = d.spawn("child_vb_mapper", &[]);
+    let pool = mapper.expect_num("pool");
+    let mut other = d.spawn("child_vb_recreate", &[("POOL", pool.to_string())]);
+    let q = other.expect_num("pool");
+    let phys = other.expect_num("phys");
+    assert_eq!(q, pool, "the new pool reuses the index");
+    mapper.send(&format!("read {q} {phys}"));
+    assert_eq!(mapper.expect_num("first"), 0xAB, "block 0 of the new pool");
+    assert_eq!(mapper.expect_num("last"), 0xCD, "block 3 of the new pool");
+    mapper.send("exit");
+    other.send("exit");
+}
+
+#[test]
+fn child_vb_mapper() {
+    if !role_is("child_vb_mapper") {
+        return;
+    }
+    let pool = vb_pool(4096, 1);
+    assert_eq!(HI_MPI_VB_MmapPool(pool), HI_SUCCESS);
+    say("pool", pool);
+    while let Some(cmd) = command() {
+        let w: Vec<&str> = cmd.split_whitespace().collect();
+        if w.first() != Some(&"read") {
+            break;
+        }
+        let (q, phys): (u32, u64) = (w[1].parse().unwrap(), w[2].parse().unwrap());
+        assert_eq!(HI_MPI_VB_MmapPool(q), HI_SUCCESS);
+        let first = blk_vir(q, phys).expect("GetBlockVirAddr of block 0");
+        let last = blk_vir(q, phys + 3 * (64 << 10)).expect("GetBlockVirAddr of block 3");
+        // SAFETY: both addresses are in this process's view of the pool.
+        unsafe {
+            say("first", *(first as *const u8));
+            say("last", *(last as *const u8));
+        }
+    }
+}
+
+#[test]
+fn child_vb_recreate() {
+    if !role_is("child_vb_recreate") {
+        return;
+    }
+    let pool = env_num("POOL") as u32;
+    assert_eq!(HI_MPI_VB_DestroyPool(pool), HI_SUCCESS);
+    let q = vb_pool(64 << 10, 4);
+    let blks: Vec<u32> = (0..4).map(|_| vb_get(q, 64 << 10)).collect();
+    let phys = HI_MPI_VB_Handle2PhysAddr(blks[0]);
+    for (i, seed) in [(0u64, 0xABu8), (3, 0xCD)] {
+        let v = HI_MPI_SYS_Mmap(phys + i * (64 << 10), 4096);
+        assert!(!v.is_null());
+        // SAFETY: a fresh 4 KiB view of the block.
+        unsafe { std::ptr::write_bytes(v as *mut u8, seed, 4096) };
+    }
+    say("pool", q);
+    say("phys", phys);
+    // Keep the pool until told to go.
+    while command().is_some_and(|c| c != "exit") {}
+}

@@ -94,8 +94,10 @@ pub(crate) struct VbState {
     pub inited: bool,
     /// Common pools this process created.
     pub common: Vec<PoolId>,
-    /// Pools mapped by `HI_MPI_VB_MmapPool`: pool index to address.
-    pub mapped: HashMap<u32, usize>,
+    /// Pools mapped by `HI_MPI_VB_MmapPool`: pool (index and generation,
+    /// so a pool index reused after a destroy is not mistaken for the old
+    /// pool) to address.
+    pub mapped: HashMap<crate::engine::PoolId, usize>,
 }
 
 static SYS: Mutex<SysState> = Mutex::new(SysState {

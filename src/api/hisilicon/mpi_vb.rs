@@ -21,10 +21,27 @@ fn decode(dev: &Device, blk: VB_BLK) -> Result<BlockRef, Error> {
         return Err(Error::InvalidArgument);
     }
     let id = dev.pool_at((blk >> 16) & 0xFF)?;
-    if id.gen & 0x7F != blk >> 24 {
+    if id.gen & 0x7F != blk >> 24 || !is_vb(dev, id) {
         return Err(Error::NotFound);
     }
     dev.pool_block(id, blk & 0xFFFF)
+}
+
+/// Whether a pool is a VB pool (not another API's, such as an hbmem share
+/// pool, whose blocks VB calls must not touch).
+fn is_vb(dev: &Device, id: PoolId) -> bool {
+    dev.pool_info(id).is_ok_and(|i| i.tag == TAG_VB_PRIVATE || i.tag == TAG_VB_COMMON)
+}
+
+/// Unmap this process's views of pools that are gone or whose index now
+/// names another pool (destroyed, maybe by another process).
+fn drop_stale_maps(dev: &Device, s: &mut super::VbState) {
+    let stale: Vec<PoolId> = s.mapped.keys().copied().filter(|id| dev.pool_info(*id).is_err()).collect();
+    for id in stale {
+        if let Some(a) = s.mapped.remove(&id) {
+            let _ = dev.unmap(a, MAP_VB_POOL);
+        }
+    }
 }
 
 fn zone_name(a: &[HI_CHAR]) -> Result<Option<String>, Error> {
@@ -172,7 +189,7 @@ pub extern "C" fn HI_MPI_VB_Exit() -> HI_S32 {
             }
         }
         for id in std::mem::take(&mut s.common) {
-            s.mapped.remove(&id.index).map(|a| dev.unmap(a, MAP_VB_POOL));
+            s.mapped.remove(&id).map(|a| dev.unmap(a, MAP_VB_POOL));
             let _ = dev.pool_destroy(id);
         }
         s.inited = false;
@@ -229,13 +246,15 @@ pub extern "C" fn HI_MPI_VB_DestroyPool(Pool: VB_POOL) -> HI_S32 {
             Ok(_) => {}
             Err(e) => return vb_err(e),
         }
-        if let Some(a) = vb_state().mapped.remove(&id.index) {
+        // Destroyed first: a block taken meanwhile makes it busy, and then
+        // the pool's mapping must stay.
+        if let Err(e) = dev.pool_destroy(id) {
+            return vb_err(e);
+        }
+        if let Some(a) = vb_state().mapped.remove(&id) {
             let _ = dev.unmap(a, MAP_VB_POOL);
         }
-        match dev.pool_destroy(id) {
-            Ok(()) => HI_SUCCESS,
-            Err(e) => vb_err(e),
-        }
+        HI_SUCCESS
     })
 }
 
@@ -286,7 +305,7 @@ pub extern "C" fn HI_MPI_VB_PhysAddr2Handle(u64PhyAddr: HI_U64) -> VB_BLK {
     guard(VB_INVALID_HANDLE, || {
         let Ok(dev) = engine::global() else { return VB_INVALID_HANDLE };
         match dev.pool_block_at(u64PhyAddr) {
-            Ok(b) if dev.pool_users(b).is_ok_and(|u| u > 0) => encode(b),
+            Ok(b) if is_vb(dev, b.pool) && dev.pool_users(b).is_ok_and(|u| u > 0) => encode(b),
             _ => VB_INVALID_HANDLE,
         }
     })
@@ -334,7 +353,8 @@ pub extern "C" fn HI_MPI_VB_MmapPool(Pool: VB_POOL) -> HI_S32 {
             Err(c) => return c,
         };
         let mut s = vb_state();
-        if s.mapped.contains_key(&id.index) {
+        drop_stale_maps(dev, &mut s);
+        if s.mapped.contains_key(&id) {
             return HI_SUCCESS;
         }
         let info = match dev.pool_info(id) {
@@ -343,7 +363,7 @@ pub extern "C" fn HI_MPI_VB_MmapPool(Pool: VB_POOL) -> HI_S32 {
         };
         match dev.map(info.buf.id, 0, info.buf.size, info.buf.attrs & attr::CACHED != 0, MAP_VB_POOL) {
             Ok(m) => {
-                s.mapped.insert(id.index, m.addr);
+                s.mapped.insert(id, m.addr);
                 HI_SUCCESS
             }
             Err(e) => vb_err(e),
@@ -355,11 +375,14 @@ pub extern "C" fn HI_MPI_VB_MmapPool(Pool: VB_POOL) -> HI_S32 {
 #[no_mangle]
 pub extern "C" fn HI_MPI_VB_MunmapPool(Pool: VB_POOL) -> HI_S32 {
     vb_call(|dev| {
+        // Views of pools destroyed meanwhile go too (their ids no longer
+        // resolve, so they could not be named here).
+        drop_stale_maps(dev, &mut vb_state());
         let id = match private_pool(dev, Pool) {
             Ok(id) => id,
             Err(c) => return c,
         };
-        match vb_state().mapped.remove(&id.index) {
+        match vb_state().mapped.remove(&id) {
             Some(a) => {
                 let _ = dev.unmap(a, MAP_VB_POOL);
                 HI_SUCCESS
@@ -388,7 +411,7 @@ pub unsafe extern "C" fn HI_MPI_VB_GetBlockVirAddr(Pool: VB_POOL, u64PhyAddr: HI
             Ok(id) => id,
             Err(c) => return c,
         };
-        let Some(&base) = vb_state().mapped.get(&id.index) else {
+        let Some(&base) = vb_state().mapped.get(&id) else {
             return HI_ERR_VB_NOT_PERM;
         };
         let info = match dev.pool_info(id) {
