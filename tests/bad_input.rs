@@ -2068,3 +2068,49 @@ fn threads_hammer() {
     t.no_pools();
     t.done();
 }
+
+/// MmzFree frees only MMZ blocks (an hbSys block starting at the same
+/// address is `HI_ERR_SYS_NOT_PERM` and stays usable), and a registration
+/// whose MMZ block its owner freed does not block the next user of that
+/// memory.
+#[test]
+fn mmz_and_hbsys_keep_to_their_own_blocks() {
+    let _w = shared();
+    let t = T::new("hbmmz");
+    let _hb = t.lock_hb();
+    let h = hb_alloc(4096, false);
+    t.bad(
+        "MmzFree(an hbSys block)",
+        HI_MPI_SYS_MmzFree(h.phyAddr, null_mut()),
+        HI_ERR_SYS_NOT_PERM,
+    );
+    t.bad(
+        "MmzFree(an hbSys block, its vir)",
+        HI_MPI_SYS_MmzFree(h.phyAddr, h.virAddr),
+        HI_ERR_SYS_NOT_PERM,
+    );
+    eq_code("hbSysFreeMem after", hb_free(&h), HB_SYS_SUCCESS);
+
+    let a = t.alloc(None, 1 << 20, false);
+    let mut reg = hbSysMem {
+        phyAddr: a.phys,
+        virAddr: null_mut(),
+        memSize: 1 << 20,
+    };
+    eq_code("hbSysRegisterMem", hb_register(&mut reg), HB_SYS_SUCCESS);
+    // The owner frees it without unregistering; the hole is taken again.
+    t.free(&a);
+    let b = t.alloc(None, 1 << 20, false);
+    assert_eq!(b.phys, a.phys, "the same memory again (best fit from the bottom)");
+    let mut again = hbSysMem {
+        phyAddr: b.phys,
+        virAddr: null_mut(),
+        memSize: 1 << 20,
+    };
+    eq_code("hbSysRegisterMem of the new block", hb_register(&mut again), HB_SYS_SUCCESS);
+    eq_code("hbSysUnregisterMem", hb_unregister(&again), HB_SYS_SUCCESS);
+    t.bad("the stale registration is gone", hb_unregister(&reg), HB_SYS_INVALID_ARGUMENT);
+    t.free(&b);
+    t.no_hb_blocks();
+    t.done();
+}

@@ -499,6 +499,15 @@ impl Device {
         Ok(())
     }
 
+    /// Whether this process maps buffer `id` under mapping tag `tag` (how
+    /// a front tells the buffers it made from other fronts').
+    pub fn is_mapped_with(&self, id: BufId, tag: u32) -> bool {
+        let l = self.local();
+        l.by_buf
+            .get(&id)
+            .is_some_and(|v| v.iter().any(|a| l.maps.get(a).is_some_and(|m| m.info.tag == tag)))
+    }
+
     /// The mapping of this process handed out at exactly `addr`.
     pub fn mapping_at(&self, addr: usize) -> Result<MapInfo> {
         self.local().maps.get(&addr).map(|m| m.info).ok_or(Error::NotFound)

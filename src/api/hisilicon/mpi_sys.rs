@@ -170,6 +170,12 @@ pub extern "C" fn HI_MPI_SYS_MmzFree(u64PhyAddr: HI_U64, pVirAddr: *mut c_void) 
         if off != 0 {
             return HI_ERR_SYS_ILLEGAL_PARAM;
         }
+        // Only blocks MmzAlloc made here (mapped under MAP_ALLOC), as the
+        // driver frees only MMBs allocated through the same fd: not another
+        // API's buffer (hbSys, hbmem, RKNN) that happens to start there.
+        if !dev.is_mapped_with(b.id, engine::MAP_ALLOC) {
+            return HI_ERR_SYS_NOT_PERM;
+        }
         if !pVirAddr.is_null() {
             match dev.find_addr(pVirAddr as usize) {
                 Ok(m) if m.buf == b.id && m.offset == 0 => {}

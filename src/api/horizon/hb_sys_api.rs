@@ -2,7 +2,7 @@
 #![allow(non_snake_case)]
 
 use super::hb_sys::*;
-use crate::engine::{self, attr, AllocReq, Device, MapInfo, SyncDir};
+use crate::engine::{self, attr, AllocReq, BufId, Device, MapInfo, SyncDir};
 use crate::ffi::guard;
 use crate::Error;
 use std::collections::HashMap;
@@ -24,8 +24,8 @@ fn code(e: Error) -> i32 {
 }
 
 /// Ranges registered with `hbSysRegisterMem`: phys to (length, mapping we
-/// made for it, if any).
-type Registrations = HashMap<u64, (u64, Option<usize>)>;
+/// made for it if any, the buffer it lies in).
+type Registrations = HashMap<u64, (u64, Option<usize>, BufId)>;
 static REGISTERED: Mutex<Option<Registrations>> = Mutex::new(None);
 
 fn with_registered<T>(f: impl FnOnce(&mut Registrations) -> T) -> T {
@@ -33,6 +33,23 @@ fn with_registered<T>(f: impl FnOnce(&mut Registrations) -> T) -> T {
     crate::engine::register_fork_lock_once(&REGISTERED, &REG_REGISTERED);
     let mut g = REGISTERED.lock().unwrap_or_else(|p| p.into_inner());
     f(g.get_or_insert_with(HashMap::new))
+}
+
+/// Whether `phys` is registered. A registration whose buffer has been
+/// freed meanwhile (by its owner, without unregistering) is dropped here:
+/// it must not block the memory's next user.
+fn registered(dev: &Device, phys: u64) -> bool {
+    with_registered(|r| match r.get(&phys) {
+        Some(&(_, made, buf)) if dev.buffer(buf).is_err() => {
+            r.remove(&phys);
+            if let Some(a) = made {
+                let _ = dev.unmap(a, MAP_REGISTER);
+            }
+            false
+        }
+        Some(_) => true,
+        None => false,
+    })
 }
 
 fn alloc(mem: *mut hbSysMem, size: u32, cached: bool) -> i32 {
@@ -149,7 +166,7 @@ pub unsafe extern "C" fn hbSysFreeMem(mem: *mut hbSysMem) -> i32 {
             Ok(d) => d,
             Err(e) => return code(e),
         };
-        if with_registered(|r| r.contains_key(&m.phyAddr)) {
+        if registered(dev, m.phyAddr) {
             // Registered memory is released with hbSysUnregisterMem.
             return HB_SYS_INVALID_ARGUMENT;
         }
@@ -247,7 +264,7 @@ pub unsafe extern "C" fn hbSysRegisterMem(mem: *mut hbSysMem) -> i32 {
         let Ok((b, off)) = dev.find_phys(m.phyAddr) else {
             return HB_SYS_REGISTER_MEM_FAILED;
         };
-        if off + m.memSize as u64 > b.size || with_registered(|r| r.contains_key(&m.phyAddr)) {
+        if off + m.memSize as u64 > b.size || registered(dev, m.phyAddr) {
             return HB_SYS_REGISTER_MEM_FAILED;
         }
         let made = if m.virAddr.is_null() {
@@ -264,7 +281,22 @@ pub unsafe extern "C" fn hbSysRegisterMem(mem: *mut hbSysMem) -> i32 {
                 Err(_) => return HB_SYS_REGISTER_MEM_FAILED,
             }
         };
-        with_registered(|r| r.insert(m.phyAddr, (m.memSize as u64, made)));
+        // Checked again as it goes in: of two racing registrations of one
+        // range, the second undoes its mapping and fails.
+        let won = with_registered(|r| match r.entry(m.phyAddr) {
+            std::collections::hash_map::Entry::Occupied(_) => false,
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert((m.memSize as u64, made, b.id));
+                true
+            }
+        });
+        if !won {
+            if let Some(a) = made {
+                let _ = dev.unmap(a, MAP_REGISTER);
+                m.virAddr = std::ptr::null_mut();
+            }
+            return HB_SYS_REGISTER_MEM_FAILED;
+        }
         HB_SYS_SUCCESS
     })
 }
@@ -280,7 +312,7 @@ pub unsafe extern "C" fn hbSysUnregisterMem(mem: *mut hbSysMem) -> i32 {
         let Some(m) = (unsafe { mem.as_ref() }) else {
             return HB_SYS_INVALID_ARGUMENT;
         };
-        let Some((_, made)) = with_registered(|r| r.remove(&m.phyAddr)) else {
+        let Some((_, made, _)) = with_registered(|r| r.remove(&m.phyAddr)) else {
             return HB_SYS_INVALID_ARGUMENT;
         };
         if let (Some(a), Ok(dev)) = (made, engine::global()) {
