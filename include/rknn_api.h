@@ -350,9 +350,11 @@ int rknn_destroy_mem(rknn_context ctx, rknn_tensor_mem *mem);
 
 /*
  Cache maintenance: `RKNN_MEMORY_SYNC_TO_DEVICE` after CPU writes,
- `_FROM_DEVICE` before CPU reads of device output, or both. Wrapped
- memory has no NPU cache object here: `RKNN_ERR_FAIL`, as the kernel
- refuses to sync objects it did not allocate cacheable.
+ `_FROM_DEVICE` before CPU reads of device output, or both. Memory
+ wrapped from another allocator has no NPU cache object here:
+ `RKNN_ERR_FAIL`, as the kernel refuses to sync objects it did not
+ allocate cacheable; a view (`rknn_create_mem_from_fd`) of this
+ runtime's own cacheable memory syncs.
  */
 int rknn_mem_sync(rknn_context context, rknn_tensor_mem *mem, rknn_mem_sync_mode mode);
 

@@ -822,8 +822,6 @@ fn mem_sync_modes_and_kinds() {
             "create_mem2(NON_CACHEABLE|TRY_SRAM)",
             create2(t.probe, 4096, NON_CACHEABLE | TRY_SRAM),
         ),
-        ("from_fd(cacheable memory)", from_fd(t.probe, ci.fd, null_mut(), 8192, 0)),
-        ("from_fd(cacheable memory, virt)", from_fd(t.probe, ci.fd, ci.virt_addr, 4096, 4096)),
         ("from_fd(memfd)", from_fd(t.probe, memfd.raw(), null_mut(), 8192, 0)),
         ("from_phys(cacheable memory)", from_phys(t.probe, ci.phys_addr, null_mut(), 8192)),
         ("from_phys(cacheable block)", from_phys(t.probe, blk.phys, null_mut(), 4096)),
@@ -834,6 +832,19 @@ fn mem_sync_modes_and_kinds() {
             t.bad(&format!("sync({what}, {mode})"), sync(t.probe, m, mode), RKNN_ERR_FAIL);
         }
         t.bad(&format!("sync({what}, mode 0)"), sync(t.probe, m, 0), RKNN_ERR_PARAM_INVALID);
+        t.bad(&format!("destroy {what}"), destroy_mem(t.probe, m), RKNN_SUCC);
+    }
+    // A view (from its fd) of this runtime's own cacheable memory is that
+    // same NPU object: it syncs, as the memory-reuse recipe relies on.
+    let views = [
+        ("from_fd(cacheable memory)", from_fd(t.probe, ci.fd, null_mut(), 8192, 0)),
+        ("from_fd(cacheable memory, virt)", from_fd(t.probe, ci.fd, ci.virt_addr, 4096, 4096)),
+    ];
+    for (what, m) in views {
+        assert!(!m.is_null(), "{what}");
+        for mode in [TO_DEV, FROM_DEV, BOTH] {
+            t.bad(&format!("sync({what}, {mode})"), sync(t.probe, m, mode), RKNN_SUCC);
+        }
         t.bad(&format!("destroy {what}"), destroy_mem(t.probe, m), RKNN_SUCC);
     }
     t.npu_intact();

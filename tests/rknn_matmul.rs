@@ -273,6 +273,14 @@ fn bad_input_gets_the_sdk_codes() {
         N: 65536,
         ..good
     });
+    // 2^30 x 2^30 fp16 inputs: 2^64 bits, past u64 before the byte count.
+    bad.push(rknn_matmul_info {
+        M: 1 << 30,
+        K: 1 << 30,
+        N: 1,
+        r#type: RKNN_FLOAT16_MM_FLOAT16_TO_FLOAT16 as u32,
+        ..good
+    });
     for b in bad {
         let (r, ctx, _) = create(b);
         assert_eq!((r, ctx), (RKNN_ERR_PARAM_INVALID, 0), "{b:?}");

@@ -427,9 +427,11 @@ pub unsafe extern "C" fn rknn_destroy_mem(ctx: rknn_context, mem: *mut rknn_tens
 }
 
 /// Cache maintenance: `RKNN_MEMORY_SYNC_TO_DEVICE` after CPU writes,
-/// `_FROM_DEVICE` before CPU reads of device output, or both. Wrapped
-/// memory has no NPU cache object here: `RKNN_ERR_FAIL`, as the kernel
-/// refuses to sync objects it did not allocate cacheable.
+/// `_FROM_DEVICE` before CPU reads of device output, or both. Memory
+/// wrapped from another allocator has no NPU cache object here:
+/// `RKNN_ERR_FAIL`, as the kernel refuses to sync objects it did not
+/// allocate cacheable; a view (`rknn_create_mem_from_fd`) of this
+/// runtime's own cacheable memory syncs.
 #[no_mangle]
 pub unsafe extern "C" fn rknn_mem_sync(context: rknn_context, mem: *mut rknn_tensor_mem, mode: rknn_mem_sync_mode_t) -> c_int {
     guard(RKNN_ERR_FAIL, || {
@@ -443,13 +445,23 @@ pub unsafe extern "C" fn rknn_mem_sync(context: rknn_context, mem: *mut rknn_ten
         if !m.no_context && !st.ctxs.contains_key(&context) {
             return RKNN_ERR_CTX_INVALID;
         }
-        let (dev, buf, cached) = match &m.backing {
-            Backing::Inside { dev, buf, cached, .. } => (*dev, *buf, *cached),
-            _ => {
-                drop(st);
-                log("rknn_mem_sync: wrapped memory has no NPU cache object to sync");
-                return RKNN_ERR_FAIL;
-            }
+        let inside = |id: crate::engine::BufId| {
+            st.mems.values().find_map(|m| match &m.backing {
+                Backing::Inside { dev, buf, cached, .. } if *buf == id => Some((*dev, *buf, *cached)),
+                _ => None,
+            })
+        };
+        // A view (from its fd) of memory this runtime made is that same
+        // NPU object, and syncs like it.
+        let found = match &m.backing {
+            Backing::Inside { dev, buf, cached, .. } => Some((*dev, *buf, *cached)),
+            Backing::FromFd { src: Some(id), .. } => inside(*id),
+            _ => None,
+        };
+        let Some((dev, buf, cached)) = found else {
+            drop(st);
+            log("rknn_mem_sync: wrapped memory has no NPU cache object to sync");
+            return RKNN_ERR_FAIL;
         };
         drop(st);
         if !cached {

@@ -61,7 +61,8 @@ fn elements(t: rknn_matmul_type_t) -> Option<[(u32, u64); 3]> {
 }
 
 fn tensor(name: u8, dims: [u32; 2], (ty, bits): (u32, u64)) -> Option<rknn_matmul_tensor_attr> {
-    let size = u32::try_from((dims[0] as u64 * dims[1] as u64 * bits).div_ceil(8)).ok()?;
+    let bits_total = (dims[0] as u64).checked_mul(dims[1] as u64)?.checked_mul(bits)?;
+    let size = u32::try_from(bits_total.div_ceil(8)).ok()?;
     let mut a = rknn_matmul_tensor_attr {
         name: [0; RKNN_MAX_NAME_LEN],
         n_dims: 2,
