@@ -14,6 +14,7 @@ use accelmem::api::horizon::hb_mem_mgr::mem_pixel_format_t::*;
 use accelmem::api::horizon::hb_mem_mgr::*;
 use accelmem::api::horizon::hbmem::common::*;
 use accelmem::api::horizon::hbmem::graphic::*;
+use accelmem::api::horizon::hbmem::pool::*;
 use accelmem::api::horizon::hbmem::share::*;
 use accelmem::engine::{self, Device};
 use std::mem::MaybeUninit;
@@ -771,4 +772,54 @@ fn owner_free_first_leaves_a_same_process_import_mapped() {
         assert_eq!(r, 0, "import plane {i} still mapped");
     }
     free(c.dev, m.fd[0]);
+}
+
+/// A share-pool block seen as a graphic buffer (the documented com→graph
+/// view) and imported with `hb_mem_import_graph_buf` is held like any
+/// import of the block: the allocator's free does not return it to the
+/// pool, the pool cannot be destroyed, and the import maps only the block.
+#[test]
+fn graphic_import_of_a_share_pool_block_holds_the_block() {
+    let _c = ctx();
+    let mut sp = hb_mem_share_pool_t::default();
+    let mut first = MaybeUninit::<hb_mem_common_buf_t>::zeroed();
+    let mut blk = MaybeUninit::<hb_mem_common_buf_t>::zeroed();
+    let mut gv = MaybeUninit::<hb_mem_graphic_buf_t>::zeroed();
+    let mut info = hb_mem_share_pool_t::default();
+    let mut t = -1;
+    // SAFETY: valid out pointers; zeroed structs are valid values.
+    let (first, blk, gv) = unsafe {
+        assert_eq!(hb_mem_share_pool_create(3, 8192, 0, &mut sp), 0);
+        // The block viewed is the second, not at the pool's start.
+        assert_eq!(hb_mem_share_pool_alloc_buf(sp.fd, first.as_mut_ptr()), 0);
+        assert_eq!(hb_mem_share_pool_alloc_buf(sp.fd, blk.as_mut_ptr()), 0);
+        let blk = blk.assume_init();
+        assert_eq!(
+            hb_mem_get_buf_type_and_buf_with_vaddr(blk.virt_addr as u64, &mut t, null_mut(), gv.as_mut_ptr()),
+            0
+        );
+        (first.assume_init(), blk, gv.assume_init())
+    };
+    let m = import(&gv).unwrap();
+    assert_eq!(m.phys_addr[0], blk.phys_addr);
+    // SAFETY: plain calls with valid pointers.
+    unsafe {
+        assert_eq!(hb_mem_share_pool_free_buf(blk.virt_addr as u64), 0);
+        assert_eq!(hb_mem_share_pool_get_info(sp.fd, &mut info), 0);
+        assert_eq!(info.avail_buf_cnt, 1, "the imported block stays out");
+        assert_eq!(hb_mem_share_pool_destroy(sp.fd), HB_MEM_ERR_POOL_BUSY);
+        let mut view = MaybeUninit::<hb_mem_common_buf_t>::zeroed();
+        assert_eq!(hb_mem_get_com_buf(m.fd[0], view.as_mut_ptr()), 0);
+        let view = view.assume_init();
+        assert_eq!(
+            (view.phys_addr, view.size),
+            (blk.phys_addr, 8192),
+            "the import maps the block, not the pool before it"
+        );
+        assert_eq!(hb_mem_free_buf(m.fd[0]), 0);
+        assert_eq!(hb_mem_share_pool_free_buf(first.virt_addr as u64), 0);
+        assert_eq!(hb_mem_share_pool_get_info(sp.fd, &mut info), 0);
+        assert_eq!(info.avail_buf_cnt, 3);
+        assert_eq!(hb_mem_share_pool_destroy(sp.fd), 0);
+    }
 }

@@ -1240,3 +1240,43 @@ fn child_vb_recreate() {
     // Keep the pool until told to go.
     while command().is_some_and(|c| c != "exit") {}
 }
+
+// ------------------------------------------------------------ accelmem reset
+
+/// `accelmem reset` removes a device only when no process uses it, and
+/// says why it did nothing otherwise; bad arguments are usage errors.
+#[test]
+fn reset_refuses_a_device_in_use() {
+    let d = Dev::new("reset", ZONES);
+    let run = |args: &[&str]| {
+        let o = d
+            .command(PathBuf::from(env!("CARGO_BIN_EXE_accelmem")))
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        (o.status.code(), String::from_utf8_lossy(&o.stderr).into_owned())
+    };
+    let dev = d.cfg.device.clone();
+    let mut keep = d.spawn("child_hold", &hold_env("inuse", None, 64 << 10, 3));
+    keep.expect_num("phys");
+    let (code, err) = run(&["--device", &dev, "reset"]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("in use"), "{err}");
+    assert!(d.files().contains(&"state".to_string()), "the device is untouched: {:?}", d.files());
+    keep.send("exit");
+    assert_eq!(keep.expect("free"), "0");
+    keep.wait();
+    assert_eq!(run(&[&format!("--device={dev}"), "reset"]).0, Some(0));
+    assert!(d.files().is_empty(), "state and objects gone: {:?}", d.files());
+    let (code, err) = run(&["--device", &dev, "reset"]);
+    assert_eq!(code, Some(0), "nothing to remove is no failure");
+    assert!(err.contains("no device"), "but it is said: {err}");
+    for bad in [&["reset", "extra"][..], &["reset", "--json"], &["--device"], &[]] {
+        assert_eq!(run(bad).0, Some(2), "{bad:?}");
+    }
+    for name in ["", "a b", "../x"] {
+        assert_ne!(run(&["--device", name, "reset"]).0, Some(0), "reset of {name:?}");
+    }
+    assert_eq!(run(&["--help"]).0, Some(0));
+}

@@ -5,61 +5,86 @@
 //! `accelmem reset` removes a device that no process uses.
 
 use accelmem::engine::{listing, Config, Device};
+use accelmem::Error;
 use std::io::Write;
 
 const USAGE: &str = "usage: accelmem [--device NAME] media-mem [--json]\n       accelmem [--device NAME] reset\n";
 
+fn usage_error() -> ! {
+    eprint!("{USAGE}");
+    std::process::exit(2);
+}
+
 fn main() {
-    let mut args: Vec<String> = std::env::args().skip(1).collect();
-    let mut cfg = match Config::from_env() {
+    let mut device = None;
+    let mut json = false;
+    let mut cmd = None;
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "-h" | "--help" => {
+                print!("{USAGE}");
+                return;
+            }
+            "--device" => device = Some(args.next().unwrap_or_else(|| usage_error())),
+            "--json" => json = true,
+            _ if a.starts_with("--device=") => device = Some(a["--device=".len()..].to_string()),
+            "media-mem" | "reset" if cmd.is_none() => cmd = Some(a),
+            _ => usage_error(),
+        }
+    }
+    let Some(cmd) = cmd else { usage_error() };
+    if json && cmd != "media-mem" {
+        usage_error();
+    }
+    // The device named here wins over ACCELMEM_DEVICE, whatever that says.
+    if let Some(d) = &device {
+        std::env::set_var("ACCELMEM_DEVICE", d);
+    }
+    let cfg = match Config::from_env() {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("accelmem: bad configuration: {e}");
+            eprintln!("accelmem: bad configuration (ACCELMEM_DEVICE, ACCELMEM_ZONES, ACCELMEM_SHM_DIR...): {e}");
             std::process::exit(2);
         }
     };
-    if let Some(i) = args.iter().position(|a| a == "--device") {
-        if i + 1 >= args.len() {
-            eprint!("{USAGE}");
-            std::process::exit(2);
-        }
-        cfg.device = args.remove(i + 1);
-        args.remove(i);
-    }
-    let json = args.iter().any(|a| a == "--json");
-    args.retain(|a| a != "--json");
-    match args.first().map(String::as_str) {
-        Some("media-mem") => {
-            let name = cfg.device.clone();
-            let dev = Device::open_existing(cfg).unwrap_or_else(|e| {
-                if e == accelmem::Error::NotFound {
-                    eprintln!("accelmem: no device '{name}': no process has opened it (set ACCELMEM_DEVICE or --device)");
-                } else {
-                    eprintln!("accelmem: cannot open device '{name}': {e}");
-                }
-                std::process::exit(1);
-            });
-            let zones = dev.zones().unwrap_or_else(|e| {
-                eprintln!("accelmem: {e}");
-                std::process::exit(1);
-            });
-            let text = if json {
-                listing::json(dev.name(), &zones)
+    let name = cfg.device.clone();
+    if cmd == "media-mem" {
+        let dev = Device::open_existing(cfg).unwrap_or_else(|e| {
+            if e == Error::NotFound {
+                eprintln!("accelmem: no device '{name}': no process has opened it (set ACCELMEM_DEVICE or --device)");
             } else {
-                listing::media_mem(&zones)
-            };
-            // A closed pipe (`| head`) is not an error worth a panic.
-            let _ = std::io::stdout().write_all(text.as_bytes());
+                eprintln!("accelmem: cannot open device '{name}': {e}");
+            }
+            std::process::exit(1);
+        });
+        let zones = dev.zones().unwrap_or_else(|e| {
+            eprintln!("accelmem: {e}");
+            std::process::exit(1);
+        });
+        let text = if json {
+            listing::json(dev.name(), &zones)
+        } else {
+            listing::media_mem(&zones)
+        };
+        // A closed pipe (`| head`) is not an error worth a panic.
+        let _ = std::io::stdout().write_all(text.as_bytes());
+    } else {
+        if !cfg.shm_dir.join(format!("accelmem.{name}.state")).exists() {
+            // Nothing to remove is not a failure (scripts clean up with it),
+            // but a misspelt name should not pass unnoticed.
+            eprintln!("accelmem: no device '{name}' in {}: nothing to remove", cfg.shm_dir.display());
         }
-        Some("reset") => {
-            if let Err(e) = Device::destroy(&cfg) {
+        match Device::destroy(&cfg) {
+            Ok(()) => {}
+            Err(Error::Busy) => {
+                eprintln!("accelmem: device '{name}' is in use by a running process; stop it first");
+                std::process::exit(1);
+            }
+            Err(e) => {
                 eprintln!("accelmem: {e}");
                 std::process::exit(1);
             }
-        }
-        _ => {
-            eprint!("{USAGE}");
-            std::process::exit(2);
         }
     }
 }

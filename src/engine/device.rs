@@ -208,9 +208,18 @@ impl Device {
 
     /// Remove a device's state file and every buffer object it names. Only
     /// for devices no process uses (tests, `accelmem reset`).
+    /// `InvalidArgument` for a name no device can have; `Busy` while
+    /// another process maps the device's state (uses it).
     pub fn destroy(cfg: &Config) -> Result<()> {
-        Emulated::new(cfg.shm_dir.clone()).sweep(&cfg.device, &|_| false);
+        cfg.validate()?;
         let p = cfg.shm_dir.join(format!("accelmem.{}.state", cfg.device));
+        if let Ok(m) = std::fs::metadata(&p) {
+            use std::os::unix::fs::MetadataExt;
+            if super::shared::file_mapped_elsewhere(m.dev(), m.ino()) {
+                return Err(Error::Busy);
+            }
+        }
+        Emulated::new(cfg.shm_dir.clone()).sweep(&cfg.device, &|_| false);
         match std::fs::remove_file(p) {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),

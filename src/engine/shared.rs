@@ -266,9 +266,14 @@ impl Drop for Shared {
 /// (by device and inode in `/proc/<pid>/maps`). Processes whose maps we may
 /// not read cannot open the owner-only file either, and are skipped.
 fn mapped_elsewhere(st: &libc::stat) -> bool {
+    file_mapped_elsewhere(st.st_dev, st.st_ino)
+}
+
+/// [`mapped_elsewhere`] by device number and inode.
+pub(crate) fn file_mapped_elsewhere(st_dev: u64, st_ino: u64) -> bool {
     let me = std::process::id();
-    let dev = format!("{:02x}:{:02x}", libc::major(st.st_dev), libc::minor(st.st_dev));
-    let ino = st.st_ino.to_string();
+    let dev = format!("{:02x}:{:02x}", libc::major(st_dev), libc::minor(st_dev));
+    let ino = st_ino.to_string();
     let Ok(rd) = std::fs::read_dir("/proc") else { return true };
     rd.flatten()
         .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
@@ -337,9 +342,8 @@ impl Shared {
                 Err(Error::Corrupt) => {
                     eprintln!(
                         "accelmem: {} was made by another accelmem version and is in use; \
-                         stop its processes or run `accelmem --device {} reset`",
-                        path.display(),
-                        cfg.device
+                         once its processes stop, the next open replaces it",
+                        path.display()
                     );
                     return Err(Error::Corrupt);
                 }

@@ -466,7 +466,7 @@ fn import_graph(dev: &Device, inb: &hb_mem_graphic_buf_t) -> Result<u32, i32> {
     if contig {
         let b = share(inb.share_id[0])?;
         let mut offs = Vec::with_capacity(n);
-        let mut end = 0;
+        let (mut start, mut end) = (u64::MAX, 0);
         for i in 0..n {
             let off = inb.phys_addr[i].checked_sub(b.phys).ok_or(HB_MEM_ERR_INVALID_PARAMS)?;
             let e = off.checked_add(inb.size[i]).ok_or(HB_MEM_ERR_INVALID_PARAMS)?;
@@ -474,17 +474,22 @@ fn import_graph(dev: &Device, inb: &hb_mem_graphic_buf_t) -> Result<u32, i32> {
                 return Err(HB_MEM_ERR_INVALID_PARAMS);
             }
             offs.push(off);
+            start = start.min(off);
             end = end.max(e);
         }
-        let b = dev.import_share(inb.share_id[0]).map_err(|e| code(e, HB_MEM_ERR_INVALID_PARAMS))?;
-        let fd = hold(dev, &b, 0, end, inb.flags, Hold::Import(Part::Whole)).inspect_err(|_| {
-            let _ = dev.unimport(b.id, Part::Whole);
+        // Only the planes' range: in a share pool that is one block, which
+        // the import then holds out of the pool.
+        let (b, part) = dev
+            .import_share_range(inb.share_id[0], start, end - start)
+            .map_err(|e| code(e, HB_MEM_ERR_INVALID_PARAMS))?;
+        let fd = hold(dev, &b, start, end - start, inb.flags, Hold::Import(part)).inspect_err(|_| {
+            let _ = dev.unimport(b.id, part);
         })?;
         let tag = tag_of(fd);
         for (off, size) in offs.into_iter().zip(inb.size) {
             planes.push(Plane {
                 fd,
-                off,
+                off: off - start,
                 size,
                 buf: b.id,
                 tag,
@@ -498,9 +503,11 @@ fn import_graph(dev: &Device, inb: &hb_mem_graphic_buf_t) -> Result<u32, i32> {
                 if inb.size[i] == 0 || off.checked_add(inb.size[i]).is_none_or(|e| e > b.size) {
                     return Err(HB_MEM_ERR_INVALID_PARAMS);
                 }
-                let b = dev.import_share(inb.share_id[i]).map_err(|e| code(e, HB_MEM_ERR_INVALID_PARAMS))?;
-                let fd = hold(dev, &b, off, inb.size[i], inb.flags, Hold::Import(Part::Whole)).inspect_err(|_| {
-                    let _ = dev.unimport(b.id, Part::Whole);
+                let (b, part) = dev
+                    .import_share_range(inb.share_id[i], off, inb.size[i])
+                    .map_err(|e| code(e, HB_MEM_ERR_INVALID_PARAMS))?;
+                let fd = hold(dev, &b, off, inb.size[i], inb.flags, Hold::Import(part)).inspect_err(|_| {
+                    let _ = dev.unimport(b.id, part);
                 })?;
                 Ok(Plane {
                     fd,
