@@ -823,3 +823,32 @@ fn graphic_import_of_a_share_pool_block_holds_the_block() {
         assert_eq!(hb_mem_share_pool_destroy(sp.fd), 0);
     }
 }
+
+/// Two threads freeing two planes of one graphic buffer at once: one frees
+/// it, the other is told the fd is no longer valid.
+#[test]
+fn racing_frees_of_one_graphic_buffer_free_it_once() {
+    let c = ctx();
+    let before = c.dev.zones().unwrap()[0].blocks.len();
+    for _ in 0..200 {
+        let b = alloc(64, 64, MEM_PIX_FMT_NV12, 0, 0, 0).unwrap();
+        let bar = std::sync::Barrier::new(2);
+        let mut r: Vec<i32> = std::thread::scope(|s| {
+            let h: Vec<_> = [b.fd[0], b.fd[1]]
+                .into_iter()
+                .map(|fd| {
+                    let bar = &bar;
+                    s.spawn(move || {
+                        bar.wait();
+                        // SAFETY: plain call.
+                        unsafe { hb_mem_free_buf(fd) }
+                    })
+                })
+                .collect();
+            h.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        r.sort();
+        assert_eq!(r, vec![HB_MEM_ERR_INVALID_FD, 0]);
+    }
+    assert_eq!(c.dev.zones().unwrap()[0].blocks.len(), before, "every buffer freed");
+}

@@ -97,6 +97,7 @@ pub(crate) fn hold(dev: &Device, b: &BufInfo, offset: u64, size: u64, flags: i64
             share_id,
             cached,
             user_consume: 0,
+            plane: false,
             _fd: fd,
         },
     );
@@ -257,8 +258,13 @@ pub unsafe extern "C" fn hb_mem_free_buf(fd: i32) -> i32 {
         if let Some(r) = super::graphic::free_graphic_if_plane(dev, fd) {
             return r;
         }
-        if state().recs.get(&fd).is_some_and(|r| r.hold == Hold::PoolView) {
-            return super::pool::destroy_share_pool(dev, fd);
+        // Read, then let the record lock go before acting on it.
+        let kind = state().recs.get(&fd).map(|r| (r.plane, r.hold));
+        match kind {
+            // A plane whose graphic another thread is freeing right now.
+            Some((true, _)) => return Err(HB_MEM_ERR_INVALID_FD),
+            Some((_, Hold::PoolView)) => return super::pool::destroy_share_pool(dev, fd),
+            _ => {}
         }
         release(dev, fd)
     })
@@ -380,8 +386,13 @@ pub unsafe extern "C" fn hb_mem_free_buf_with_vaddr(virt_addr: u64) -> i32 {
         if let Some(r) = super::graphic::free_graphic_if_plane(dev, fd) {
             return r;
         }
-        if state().recs.get(&fd).is_some_and(|r| r.hold == Hold::PoolView) {
-            return super::pool::destroy_share_pool(dev, fd);
+        // Read, then let the record lock go before acting on it.
+        let kind = state().recs.get(&fd).map(|r| (r.plane, r.hold));
+        match kind {
+            // A plane whose graphic another thread is freeing right now.
+            Some((true, _)) => return Err(HB_MEM_ERR_INVALID_FD),
+            Some((_, Hold::PoolView)) => return super::pool::destroy_share_pool(dev, fd),
+            _ => {}
         }
         release(dev, fd)
     })

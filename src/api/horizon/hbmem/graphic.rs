@@ -338,6 +338,7 @@ fn alloc_graph(dev: &Device, w: i32, h: i32, format: i32, flags: i64, stride: i3
         planes,
         group: None,
     };
+    mark_planes(&g);
     Ok(with_table(|t| t.insert(g)))
 }
 
@@ -362,6 +363,17 @@ fn release_graphs(dev: &Device, gs: Vec<Graph>) -> Result<(), i32> {
     res
 }
 
+/// Mark a graphic's plane records as planes (before the graphic goes into
+/// the table: the table lock is never held while taking `state()`).
+fn mark_planes(g: &Graph) {
+    let mut st = state();
+    for p in &g.planes {
+        if let Some(r) = st.recs.get_mut(&p.fd) {
+            r.plane = true;
+        }
+    }
+}
+
 /// Free hook for `hb_mem_free_buf` / `hb_mem_free_buf_with_vaddr`: if `fd`
 /// is a plane of a graphic buffer, free every plane (and, for a group
 /// member, every buffer of the group) and return the result; None for any
@@ -369,6 +381,10 @@ fn release_graphs(dev: &Device, gs: Vec<Graph>) -> Result<(), i32> {
 pub fn free_graphic_if_plane(dev: &Device, fd: i32) -> Option<Result<(), i32>> {
     let (k, _) = lookup(fd)?;
     let gs = with_table(|t| t.remove_all(k));
+    if gs.is_empty() {
+        // Another thread freed it between the lookup and here.
+        return Some(Err(HB_MEM_ERR_INVALID_FD));
+    }
     Some(release_graphs(dev, gs))
 }
 
@@ -537,6 +553,7 @@ fn import_graph(dev: &Device, inb: &hb_mem_graphic_buf_t) -> Result<u32, i32> {
         planes,
         group: None,
     };
+    mark_planes(&g);
     Ok(with_table(|t| t.insert(g)))
 }
 

@@ -57,6 +57,8 @@ pub(crate) struct Rec {
     pub cached: bool,
     /// This process's user consume count (`hb_mem_inc_user_consume_cnt`).
     pub user_consume: i32,
+    /// A plane of a graphic buffer: freed only with its whole graphic.
+    pub plane: bool,
     pub _fd: OwnedFd,
 }
 
