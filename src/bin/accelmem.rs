@@ -37,17 +37,23 @@ fn main() {
     if json && cmd != "media-mem" {
         usage_error();
     }
-    // The device named here wins over ACCELMEM_DEVICE, whatever that says.
-    if let Some(d) = &device {
-        std::env::set_var("ACCELMEM_DEVICE", d);
+    // Only the device's name and directory matter here: the rest of the
+    // environment (zones, limits, backend) is the device creator's business,
+    // so a malformed value there does not stop a listing or a reset.
+    let mut cfg = Config::default();
+    if let Some(d) = device.or_else(|| std::env::var("ACCELMEM_DEVICE").ok()) {
+        cfg.device = d;
     }
-    let cfg = match Config::from_env() {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("accelmem: bad configuration (ACCELMEM_DEVICE, ACCELMEM_ZONES, ACCELMEM_SHM_DIR...): {e}");
-            std::process::exit(2);
-        }
-    };
+    if let Some(d) = std::env::var_os("ACCELMEM_SHM_DIR") {
+        cfg.shm_dir = d.into();
+    }
+    if cfg.validate().is_err() {
+        eprintln!(
+            "accelmem: '{}' is not a device name (letters, digits, '-', '_', '.'; at most 64)",
+            cfg.device
+        );
+        std::process::exit(2);
+    }
     let name = cfg.device.clone();
     if cmd == "media-mem" {
         let dev = Device::open_existing(cfg).unwrap_or_else(|e| {
