@@ -2075,7 +2075,8 @@ fn threads_hammer() {
 /// memory.
 #[test]
 fn mmz_and_hbsys_keep_to_their_own_blocks() {
-    let _w = shared();
+    // Alone: the hole must be refilled by this test's own allocation.
+    let _w = exclusive();
     let t = T::new("hbmmz");
     let _hb = t.lock_hb();
     let h = hb_alloc(4096, false);

@@ -193,19 +193,9 @@ fn block_imports_survive_repair() {
     d.pool_release(b0).unwrap();
     let (repairs, _) = d.stats().unwrap();
 
-    // SAFETY: the child takes the device lock and exits holding it.
-    let pid = unsafe { libc::fork() };
-    assert!(pid >= 0);
-    if pid == 0 {
-        // SAFETY: leaving the child at once, without unwinding or exit handlers.
-        let _ = d.with_lock_held(|| unsafe { libc::_exit(0) });
-        // SAFETY: as above.
-        unsafe { libc::_exit(1) };
-    }
-    let mut status = 0;
-    // SAFETY: waiting for our own child.
-    assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
-    assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0);
+    // The child takes the device lock and exits holding it.
+    // SAFETY: leaving the child at once, without unwinding or exit handlers.
+    common::in_child(|| d.with_lock_held(|| unsafe { libc::_exit(0) }).ok());
 
     assert_eq!(d.pool_info(p.id).unwrap().free_cnt, 1, "b0 imported, b1 allocated");
     assert_eq!(d.stats().unwrap().0, repairs + 1, "the dead locker's table was repaired");
@@ -218,22 +208,6 @@ fn block_imports_survive_repair() {
     d.pool_release(b1).unwrap();
     d.check().unwrap();
     d.pool_destroy(p.id).unwrap();
-}
-
-/// Fork a child that runs `f` and exits 0 if it returned Some; wait for it.
-fn in_child(f: impl FnOnce() -> Option<()>) {
-    // SAFETY: the child runs `f` and leaves with _exit.
-    let pid = unsafe { libc::fork() };
-    assert!(pid >= 0);
-    if pid == 0 {
-        let ok = f().is_some();
-        // SAFETY: leaving the child without the parent's exit handlers.
-        unsafe { libc::_exit(if ok { 0 } else { 1 }) };
-    }
-    let mut st = 0;
-    // SAFETY: waiting for our own child.
-    assert_eq!(unsafe { libc::waitpid(pid, &mut st, 0) }, pid);
-    assert!(libc::WIFEXITED(st) && libc::WEXITSTATUS(st) == 0, "child's steps");
 }
 
 /// One reap of several dead processes, where the first was an orphan's
@@ -267,7 +241,7 @@ fn a_reap_of_several_dead_frees_an_orphan_once() {
     d.free(x.id).unwrap();
     // C registers after B, then dies; then B dies: one reap sees both.
     let cfg = t.cfg.clone();
-    in_child(|| Device::open(cfg).ok()?.alloc(&req("y")).ok().map(|_| ()));
+    common::in_child(|| Device::open(cfg).ok()?.alloc(&req("y")).ok().map(|_| ()));
     drop(w);
     let mut st = 0;
     // SAFETY: waiting for our own child.
@@ -298,8 +272,8 @@ fn a_process_that_only_takes_blocks_is_reaped() {
         })
         .unwrap();
     let (cfg, id) = (t.cfg.clone(), p.id);
-    in_child(|| Device::open(cfg).ok()?.pool_get(id).ok().map(|_| ()));
-    in_child({
+    common::in_child(|| Device::open(cfg).ok()?.pool_get(id).ok().map(|_| ()));
+    common::in_child({
         let cfg = t.cfg.clone();
         move || Device::open(cfg).ok()?.pool_get_fitting(0, 4096, None).ok().map(|_| ())
     });

@@ -128,3 +128,20 @@ pub fn own_shm_dir(prefix: &str) -> std::path::PathBuf {
     );
     d.clone()
 }
+
+/// Fork a child that runs `f` and exits 0 if it returned Some (it may also
+/// leave by `_exit` itself); wait for it and assert it exited 0.
+pub fn in_child<T>(f: impl FnOnce() -> Option<T>) {
+    // SAFETY: the child runs `f` and leaves with _exit.
+    let pid = unsafe { libc::fork() };
+    assert!(pid >= 0);
+    if pid == 0 {
+        let ok = f().is_some();
+        // SAFETY: leaving the child without the parent's exit handlers.
+        unsafe { libc::_exit(if ok { 0 } else { 1 }) };
+    }
+    let mut st = 0;
+    // SAFETY: waiting for our own child.
+    assert_eq!(unsafe { libc::waitpid(pid, &mut st, 0) }, pid);
+    assert!(libc::WIFEXITED(st) && libc::WEXITSTATUS(st) == 0, "child's steps");
+}

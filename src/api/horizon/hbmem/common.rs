@@ -4,7 +4,7 @@
 
 use super::super::hb_mem_err::*;
 use super::super::hb_mem_mgr::*;
-use super::{call, code, new_tag, open_device, state, Hold, Rec};
+use super::{call, code, fd_at, new_tag, open_device, out, state, Hold, Rec};
 use crate::engine::{attr, AllocReq, BufInfo, Device, SyncDir};
 use std::os::fd::{AsRawFd, OwnedFd};
 
@@ -140,15 +140,6 @@ pub(crate) fn describe(fd: i32, r: &Rec) -> hb_mem_common_buf_t {
     }
 }
 
-fn out<T>(p: *mut T, v: T) -> Result<(), i32> {
-    if p.is_null() {
-        return Err(HB_MEM_ERR_INVALID_PARAMS);
-    }
-    // SAFETY: non-NULL output pointer the caller guarantees writable.
-    unsafe { p.write(v) };
-    Ok(())
-}
-
 /// The library version.
 #[no_mangle]
 pub unsafe extern "C" fn hb_mem_get_version(major: *mut u32, minor: *mut u32, patch: *mut u32) -> i32 {
@@ -235,10 +226,6 @@ fn with_fd<T>(fd: i32, f: impl FnOnce(&Rec) -> T) -> Result<T, i32> {
     st.recs.get(&fd).map(f).ok_or(HB_MEM_ERR_INVALID_FD)
 }
 
-fn fd_at(vaddr: u64) -> Result<i32, i32> {
-    state().at(vaddr as usize, 0).map(|(fd, _)| fd).ok_or(HB_MEM_ERR_INVALID_VADDR)
-}
-
 /// The common buffer an fd of this process names.
 #[no_mangle]
 pub unsafe extern "C" fn hb_mem_get_com_buf(fd: i32, buf: *mut hb_mem_common_buf_t) -> i32 {
@@ -254,20 +241,25 @@ pub unsafe extern "C" fn hb_mem_get_com_buf(fd: i32, buf: *mut hb_mem_common_buf
 pub unsafe extern "C" fn hb_mem_free_buf(fd: i32) -> i32 {
     call(|| {
         let dev = open_device()?;
-        // Any fd of a graphic buffer (or group) frees all of it.
-        if let Some(r) = super::graphic::free_graphic_if_plane(dev, fd) {
-            return r;
-        }
-        // Read, then let the record lock go before acting on it.
-        let kind = state().recs.get(&fd).map(|r| (r.plane, r.hold));
-        match kind {
-            // A plane whose graphic another thread is freeing right now.
-            Some((true, _)) => return Err(HB_MEM_ERR_INVALID_FD),
-            Some((_, Hold::PoolView)) => return super::pool::destroy_share_pool(dev, fd),
-            _ => {}
-        }
-        release(dev, fd)
+        free_fd(dev, fd, HB_MEM_ERR_INVALID_FD)
     })
+}
+
+/// What freeing the buffer behind `fd` means, for both free calls: any fd
+/// of a graphic buffer (or group) frees all of it, a share pool's own fd
+/// destroys the pool, anything else drops its record. `gone`: the code for
+/// a plane whose graphic another thread is freeing right now.
+fn free_fd(dev: &Device, fd: i32, gone: i32) -> Result<(), i32> {
+    if let Some(r) = super::graphic::free_graphic_if_plane(dev, fd) {
+        return r;
+    }
+    // Read, then let the record lock go before acting on it.
+    let kind = state().recs.get(&fd).map(|r| (r.plane, r.hold));
+    match kind {
+        Some((true, _)) => Err(gone),
+        Some((_, Hold::PoolView)) => super::pool::destroy_share_pool(dev, fd),
+        _ => release(dev, fd),
+    }
 }
 
 fn sync(fd: i32, offset: u64, size: u64, dir: SyncDir) -> Result<(), i32> {
@@ -382,19 +374,7 @@ pub unsafe extern "C" fn hb_mem_free_buf_with_vaddr(virt_addr: u64) -> i32 {
         if let Some(r) = super::pool::free_block_containing(virt_addr as usize) {
             return r;
         }
-        let fd = fd_at(virt_addr)?;
-        if let Some(r) = super::graphic::free_graphic_if_plane(dev, fd) {
-            return r;
-        }
-        // Read, then let the record lock go before acting on it.
-        let kind = state().recs.get(&fd).map(|r| (r.plane, r.hold));
-        match kind {
-            // A plane whose graphic another thread is freeing right now.
-            Some((true, _)) => return Err(HB_MEM_ERR_INVALID_FD),
-            Some((_, Hold::PoolView)) => return super::pool::destroy_share_pool(dev, fd),
-            _ => {}
-        }
-        release(dev, fd)
+        free_fd(dev, fd_at(virt_addr)?, HB_MEM_ERR_INVALID_VADDR)
     })
 }
 

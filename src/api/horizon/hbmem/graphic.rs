@@ -29,7 +29,7 @@ use super::super::hb_mem_err::*;
 use super::super::hb_mem_mgr::mem_pixel_format_t::*;
 use super::super::hb_mem_mgr::*;
 use super::common::{alloc_buf, describe, hold, release};
-use super::{call, code, open_device, state, Hold};
+use super::{call, code, fd_at, open_device, out, state, Hold};
 use crate::engine::{self, BufId, Device, Part};
 use std::collections::HashMap;
 use std::sync::atomic::AtomicBool;
@@ -402,19 +402,6 @@ pub fn type_of_fd(fd: i32) -> hb_mem_buffer_type_t {
         Some(_) => hb_mem_buffer_type_t::HB_MEM_BUFFER_TYPE_GRAPHIC,
         None => hb_mem_buffer_type_t::HB_MEM_BUFFER_TYPE_COMMON,
     }
-}
-
-fn out<T>(p: *mut T, v: T) -> Result<(), i32> {
-    if p.is_null() {
-        return Err(HB_MEM_ERR_INVALID_PARAMS);
-    }
-    // SAFETY: non-NULL output pointer the caller guarantees writable.
-    unsafe { p.write(v) };
-    Ok(())
-}
-
-fn fd_at(vaddr: u64) -> Result<i32, i32> {
-    state().at(vaddr as usize, 0).map(|(fd, _)| fd).ok_or(HB_MEM_ERR_INVALID_VADDR)
 }
 
 /// Allocate a graphic buffer of `w` x `h` pixels in `format` (see the

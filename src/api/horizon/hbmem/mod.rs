@@ -147,6 +147,21 @@ pub(crate) fn code(e: Error, not_found: i32) -> i32 {
     }
 }
 
+/// Write an export's result through its out pointer (NULL: invalid).
+pub(crate) fn out<T>(p: *mut T, v: T) -> Result<(), i32> {
+    if p.is_null() {
+        return Err(HB_MEM_ERR_INVALID_PARAMS);
+    }
+    // SAFETY: non-NULL output pointer the caller guarantees writable.
+    unsafe { p.write(v) };
+    Ok(())
+}
+
+/// The fd of this process's record whose mapping holds `vaddr`.
+pub(crate) fn fd_at(vaddr: u64) -> Result<i32, i32> {
+    state().at(vaddr as usize, 0).map(|(fd, _)| fd).ok_or(HB_MEM_ERR_INVALID_VADDR)
+}
+
 /// Run an export's body inside the panic guard.
 pub(crate) fn call(f: impl FnOnce() -> Result<(), i32>) -> i32 {
     crate::ffi::guard(HB_MEM_ERR_UNKNOWN, || match f() {

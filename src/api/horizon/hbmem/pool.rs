@@ -17,7 +17,7 @@
 use super::super::hb_mem_err::*;
 use super::super::hb_mem_mgr::*;
 use super::common::{alloc_buf, hold, in_heap_zones, release};
-use super::{call, code, open_device, state, Hold};
+use super::{call, code, open_device, out, state, Hold};
 use crate::engine::{BlockRef, BufId, Device, Part, PoolReq, SubPool, SubPoolCfg};
 use std::collections::HashSet;
 use std::sync::atomic::AtomicBool;
@@ -62,15 +62,6 @@ fn pools() -> std::sync::MutexGuard<'static, Option<Pools>> {
 fn with_pools<T>(f: impl FnOnce(&mut Pools) -> T) -> T {
     let mut g = pools();
     f(g.as_mut().expect("initialised in pools()"))
-}
-
-fn out<T>(p: *mut T, v: T) -> Result<(), i32> {
-    if p.is_null() {
-        return Err(HB_MEM_ERR_INVALID_PARAMS);
-    }
-    // SAFETY: non-NULL output pointer the caller guarantees writable.
-    unsafe { p.write(v) };
-    Ok(())
 }
 
 /// The buffer of this process's record at `fd`, if any. Read before

@@ -6,18 +6,9 @@
 use super::super::hb_mem_err::*;
 use super::super::hb_mem_mgr::*;
 use super::common::{describe, hold};
-use super::{call, code, open_device, state, Hold};
+use super::{call, code, open_device, out, state, Hold};
 use crate::engine::{BufId, Part, ShareInfo};
 use std::time::Duration;
-
-fn out<T>(p: *mut T, v: T) -> Result<(), i32> {
-    if p.is_null() {
-        return Err(HB_MEM_ERR_INVALID_PARAMS);
-    }
-    // SAFETY: non-NULL output pointer the caller guarantees writable.
-    unsafe { p.write(v) };
-    Ok(())
-}
 
 /// Import a common buffer another thread or process passed by value: a
 /// new fd and a new mapping here, and one more reference (free it with
